@@ -1,0 +1,221 @@
+/**
+ * The one error type the client throws. Every message is written for a flow builder: what went wrong,
+ * and what to change. Nothing here ever holds a secret, a token or a raw HTTP client error (whose
+ * config would carry the Authorization header).
+ */
+export interface DataverseErrorInit {
+  message: string;
+  /** HTTP status from Dataverse or the sign-in endpoint; 0 when no response was received (bad input, unreachable host). */
+  status?: number;
+  /** Dataverse hex code (0x80040217), AADSTS code (AADSTS7000215), network code (ECONNREFUSED) or one of ours. */
+  code?: string;
+  requestId?: string;
+  retryable?: boolean;
+  /** The input that was wrong, when the error is about an input (table, rowId, row, select, expand, etag, url…). */
+  field?: string;
+}
+
+export class DataverseError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly requestId?: string;
+  readonly retryable: boolean;
+  readonly field?: string;
+
+  constructor(init: DataverseErrorInit) {
+    super(init.message);
+    this.name = "DataverseError";
+    this.status = init.status ?? 0;
+    this.code = init.code ?? "";
+    this.retryable = init.retryable ?? false;
+    if (init.requestId) this.requestId = init.requestId;
+    if (init.field) this.field = init.field;
+  }
+
+  /** What a flow sees in msg.dataverse after a failure. */
+  toJSON(): { status: number; code: string; message: string; retryable: boolean; requestId?: string } {
+    return {
+      status: this.status,
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      ...(this.requestId ? { requestId: this.requestId } : {}),
+    };
+  }
+}
+
+export const ErrorCodes = {
+  invalidInput: "InvalidInput",
+  invalidConnection: "InvalidConnection",
+  closed: "ConnectionClosed",
+  unexpected: "Unexpected",
+} as const;
+
+export function inputError(field: string, message: string): DataverseError {
+  return new DataverseError({ message, code: ErrorCodes.invalidInput, field });
+}
+
+export function connectionError(field: string, message: string): DataverseError {
+  return new DataverseError({ message, code: ErrorCodes.invalidConnection, field });
+}
+
+/** Whatever was thrown, as a DataverseError, without carrying the original object along. */
+export function asDataverseError(err: unknown): DataverseError {
+  if (err instanceof DataverseError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new DataverseError({ message: `Unexpected error: ${message}`, code: ErrorCodes.unexpected });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dataverse Web API errors
+
+export interface ResponseErrorContext {
+  status: number;
+  body: unknown;
+  requestId?: string;
+  retryAfterSeconds?: number;
+  table?: string;
+  clientId?: string;
+}
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+
+export function fromDataverseResponse(ctx: ResponseErrorContext): DataverseError {
+  const { code, message: serverMessage } = readErrorBody(ctx.body);
+  const detail = [`HTTP ${ctx.status}`, code, serverMessage].filter(Boolean).join(", ");
+  const advice = adviceFor(ctx, code, serverMessage);
+  return new DataverseError({
+    message: advice ? `${advice} (${detail})` : `Dataverse request failed (${detail})`,
+    status: ctx.status,
+    code,
+    requestId: ctx.requestId,
+    retryable: RETRYABLE_STATUS.has(ctx.status) || ctx.status >= 500,
+  });
+}
+
+function readErrorBody(body: unknown): { code: string; message: string } {
+  if (body && typeof body === "object" && "error" in body) {
+    const error = (body as { error?: { code?: unknown; message?: unknown } }).error;
+    return {
+      code: typeof error?.code === "string" ? error.code : "",
+      message: typeof error?.message === "string" ? error.message : "",
+    };
+  }
+  // 503s can come back as HTML; never paste a whole page into an error.
+  return { code: "", message: "" };
+}
+
+function adviceFor(ctx: ResponseErrorContext, code: string, serverMessage: string): string | undefined {
+  const table = ctx.table ? `'${ctx.table}'` : "the table";
+  switch (ctx.status) {
+    case 401:
+      return "Dataverse did not accept the access token even after signing in again. Check that the environment URL is the one the app registration has access to";
+    case 403:
+      if (code.toLowerCase() === "0x80072560" || /not a member of the organization/i.test(serverMessage)) {
+        return `The app signed in, but it is not an application user in this environment. In the Power Platform admin center open the environment, Settings > Users + permissions > Application users, add the app${ctx.clientId ? ` (client ID ${ctx.clientId})` : ""} and give it a security role`;
+      }
+      return "The application user is not allowed to do this. Give its security role the missing privilege";
+    case 404:
+      if (code.toLowerCase() === "0x8006088a") {
+        return `Table ${table} does not exist. Use the entity set name (plural, for example accounts or contacts), not the logical name`;
+      }
+      if (code.toLowerCase() === "0x80048d02") return `No row in ${table} matches the alternate key in rowId`;
+      if (code.toLowerCase() === "0x80040217") return `No row in ${table} has the id in rowId`;
+      return undefined;
+    case 412:
+      if (code.toLowerCase() === "0x80060882" || /version of the existing record/i.test(serverMessage)) {
+        return "The row was changed by someone else since msg.etag was read. Retrieve it again to get its current etag";
+      }
+      return "A row with the same id or alternate key already exists";
+    case 429: {
+      const wait = ctx.retryAfterSeconds !== undefined ? ` Dataverse asks to wait ${ctx.retryAfterSeconds} s.` : "";
+      return `Dataverse service protection limit reached; slow down and try again later.${wait}`;
+    }
+    case 400:
+      return "Dataverse rejected the request. Check the column names (logical names, usually lowercase) and values";
+    default:
+      if (ctx.status >= 500) return "Dataverse had a temporary problem; try again later";
+      return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in (Entra ID token endpoint) errors
+
+export interface SignInContext {
+  clientId: string;
+  tenant: string;
+  url: string;
+  authorityHost: string;
+}
+
+const AADSTS_ADVICE: Record<string, (ctx: SignInContext) => string> = {
+  "7000215": (c) =>
+    `Sign-in failed: the client secret is wrong for app ${c.clientId}. Copy the secret's Value (not its Secret ID) from the app registration's Certificates & secrets page into the connection`,
+  "7000222": (c) =>
+    `Sign-in failed: the client secret of app ${c.clientId} has expired. Create a new client secret in the app registration's Certificates & secrets page and put its Value into the connection`,
+  "7000218": () => "Sign-in failed: no client secret was sent. Fill in the connection's client secret",
+  "700016": (c) =>
+    `Sign-in failed: there is no app with client ID ${c.clientId} in tenant ${c.tenant}. Check the Application (client) ID and the tenant on the app registration's Overview page`,
+  "90002": (c) =>
+    `Sign-in failed: tenant '${c.tenant}' was not found at ${c.authorityHost}. Check the Directory (tenant) ID and that the cloud setting matches your tenant`,
+  "500011": (c) =>
+    `Sign-in failed: the environment ${c.url} was not found in tenant ${c.tenant}. Check the environment URL (for example https://yourorg.crm.dynamics.com) and that the environment belongs to this tenant`,
+  "70011": (c) => `Sign-in failed: the scope ${c.url}/.default was not accepted. Check the environment URL`,
+  "1002012": (c) => `Sign-in failed: the scope ${c.url}/.default was not accepted. Check the environment URL`,
+};
+
+/** Maps an error from msal-node (its ServerError carries the token endpoint's AADSTS description). */
+export function fromSignInError(err: unknown, ctx: SignInContext): DataverseError {
+  const e = (err ?? {}) as { message?: string; errorCode?: string; errorMessage?: string; status?: number };
+  const text = `${e.errorMessage ?? ""} ${e.message ?? ""}`;
+  const aadsts = /AADSTS(\d+)/.exec(text)?.[1];
+  const status = typeof e.status === "number" ? e.status : 0;
+  if (aadsts) {
+    const advice = AADSTS_ADVICE[aadsts]?.(ctx) ?? `Sign-in failed: ${firstLine(text.slice(text.indexOf("AADSTS")))}`;
+    return new DataverseError({ message: `${advice} (AADSTS${aadsts})`, status, code: `AADSTS${aadsts}` });
+  }
+  const retryable = status === 429 || status >= 500;
+  const what = e.errorCode ? `${e.errorCode}: ${firstLine(e.errorMessage || e.message || "")}` : firstLine(e.message || String(err));
+  return new DataverseError({
+    message: `Sign-in at ${ctx.authorityHost} failed (${what})`,
+    status,
+    code: e.errorCode || "SignInFailed",
+    retryable,
+  });
+}
+
+function firstLine(text: string): string {
+  return text.split(/\r?\n/)[0].replace(/\s+-\s+Timestamp:.*$/, "").trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network errors (no HTTP response)
+
+const TLS_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+const TRANSIENT_CODES = new Set(["ECONNRESET", "ETIMEDOUT", "ECONNABORTED", "EAI_AGAIN", "EPIPE", "ECONNREFUSED", "ERR_SOCKET_CONNECTION_TIMEOUT"]);
+
+export function fromNetworkError(err: unknown, host: string, timeoutMs?: number): DataverseError {
+  const e = (err ?? {}) as { code?: string; message?: string };
+  const code = e.code || "ENETWORK";
+  let message: string;
+  if (code === "ECONNABORTED" || code === "ETIMEDOUT" || /timeout/i.test(e.message ?? "")) {
+    message = `No answer from ${host}${timeoutMs ? ` within ${Math.round(timeoutMs / 1000)} s` : ""}; try again later`;
+  } else if (code === "ENOTFOUND") {
+    message = `Cannot reach ${host}: the host name was not found. Check the URL for typos`;
+  } else if (code === "ECONNREFUSED") {
+    message = `Cannot reach ${host}: the connection was refused. Check the URL and port, and that the service is running`;
+  } else if (TLS_CODES.has(code)) {
+    message = `Cannot trust the TLS certificate of ${host} (${code}). For a private certificate authority, set the connection's TLS config or NODE_EXTRA_CA_CERTS`;
+  } else {
+    message = `Cannot reach ${host}: ${e.message || code}`;
+  }
+  return new DataverseError({ message, status: 0, code, retryable: TRANSIENT_CODES.has(code) || /socket hang up/i.test(e.message ?? "") });
+}

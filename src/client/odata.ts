@@ -1,0 +1,70 @@
+/** Building Web API paths, query strings and headers, and reading what responses say about rows. */
+import { isGuid, type AlternateKey, type KeyValue, type RowRef } from "./validate";
+
+export const API_PATH = "/api/data/v9.2/";
+
+/** Headers every Web API request carries. */
+export const ODATA_HEADERS: Readonly<Record<string, string>> = {
+  Accept: "application/json",
+  "OData-MaxVersion": "4.0",
+  "OData-Version": "4.0",
+};
+export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+
+/**
+ * One key value as an OData literal: strings single-quoted with embedded quotes doubled, then
+ * percent-encoded; numbers and booleans bare. A GUID on a lookup column (`_x_value`) is a GUID literal.
+ */
+export function keyLiteral(column: string, value: KeyValue): string {
+  if (typeof value !== "string") return String(value);
+  if (/^_\w+_value$/.test(column) && isGuid(value)) return value;
+  return `'${encodeURIComponent(value.replace(/'/g, "''"))}'`;
+}
+
+export function keySegment(key: AlternateKey): string {
+  return Object.entries(key)
+    .map(([column, value]) => `${column}=${keyLiteral(column, value)}`)
+    .join(",");
+}
+
+export function rowPath(table: string, ref: RowRef): string {
+  return "id" in ref ? `${table}(${ref.id})` : `${table}(${keySegment(ref.key)})`;
+}
+
+export interface QueryOptions {
+  select?: string[];
+  expand?: string;
+}
+
+export function queryString(options: QueryOptions): string {
+  const parts: string[] = [];
+  if (options.select?.length) parts.push(`$select=${options.select.join(",")}`);
+  if (options.expand) parts.push(`$expand=${encodeURIComponent(options.expand)}`);
+  return parts.length ? `?${parts.join("&")}` : "";
+}
+
+/** The id in `OData-EntityId: https://org/api/data/v9.2/accounts(7eb682f1-…)`. */
+export function idFromEntityId(header: string | undefined): string | undefined {
+  const match = header ? /\(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\)\s*$/.exec(header) : null;
+  return match?.[1].toLowerCase();
+}
+
+/** Rows as a flow sees them: the OData context is transport detail, the etag stays. */
+export function cleanRow<T extends Record<string, unknown>>(body: T): T {
+  const { ["@odata.context"]: _context, ...row } = body;
+  return row as T;
+}
+
+export function etagOf(body: unknown, header: string | undefined): string | undefined {
+  const fromBody = body && typeof body === "object" ? (body as Record<string, unknown>)["@odata.etag"] : undefined;
+  return typeof fromBody === "string" ? fromBody : header || undefined;
+}
+
+/** Retry-After is seconds or an HTTP date; returns seconds (never negative), or undefined. */
+export function retryAfterSeconds(header: string | undefined, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}

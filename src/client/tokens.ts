@@ -1,0 +1,79 @@
+/**
+ * Access tokens for one connection: one msal-node ConfidentialClientApplication, one token request at
+ * a time however many requests wait for it (single flight), and the token reused until shortly before
+ * it expires. Our own cache decides when to ask; msal is always asked to go to the network then.
+ */
+import { ConfidentialClientApplication, LogLevel, type INetworkModule } from "@azure/msal-node";
+import { fromNetworkError, fromSignInError, type SignInContext } from "./errors";
+
+export interface TokenProviderOptions {
+  clientId: string;
+  clientSecret: string;
+  authority: string;
+  knownAuthorities: string[];
+  scope: string;
+  signIn: SignInContext;
+  /** Built by the caller on the shared transport; errors it reports go to onTransportError. */
+  networkClient: (onTransportError: (err: unknown) => void) => INetworkModule;
+}
+
+/** Renew this long before expiry (at most 5 minutes, at most a tenth of the token's lifetime). */
+const MAX_RENEW_EARLY_MS = 5 * 60_000;
+
+export class TokenProvider {
+  private readonly cca: ConfidentialClientApplication;
+  private cached?: { token: string; renewAt: number };
+  private pending?: Promise<string>;
+  private lastTransportError: unknown;
+  /** Token requests sent to the sign-in endpoint, for status and tests. */
+  requestCount = 0;
+
+  constructor(private readonly options: TokenProviderOptions) {
+    this.cca = new ConfidentialClientApplication({
+      auth: {
+        clientId: options.clientId,
+        clientSecret: options.clientSecret,
+        authority: options.authority,
+        knownAuthorities: options.knownAuthorities,
+      },
+      system: {
+        networkClient: options.networkClient((err) => (this.lastTransportError = err)),
+        // msal's log lines can include request details; they never go to Node-RED's log.
+        loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => undefined },
+      },
+    });
+  }
+
+  getToken(): Promise<string> {
+    if (this.cached && Date.now() < this.cached.renewAt) return Promise.resolve(this.cached.token);
+    this.pending ??= this.requestToken().finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  /**
+   * Dataverse refused `token` (401): forget it, unless a newer one already replaced it, so a burst of
+   * 401s for the same token leads to exactly one new token request.
+   */
+  invalidate(token: string): void {
+    if (this.cached?.token === token) this.cached = undefined;
+  }
+
+  private async requestToken(): Promise<string> {
+    this.lastTransportError = undefined;
+    this.requestCount++;
+    const sentAt = Date.now();
+    let result;
+    try {
+      result = await this.cca.acquireTokenByClientCredential({ scopes: [this.options.scope], skipCache: true });
+    } catch (err) {
+      throw this.lastTransportError
+        ? fromNetworkError(this.lastTransportError, this.options.signIn.authorityHost)
+        : fromSignInError(err, this.options.signIn);
+    }
+    if (!result?.accessToken) throw fromSignInError(new Error("the sign-in endpoint returned no access token"), this.options.signIn);
+    const expiresAt = result.expiresOn ? result.expiresOn.getTime() : sentAt + 60_000;
+    const renewEarly = Math.min(MAX_RENEW_EARLY_MS, (expiresAt - sentAt) / 10);
+    this.cached = { token: result.accessToken, renewAt: expiresAt - renewEarly };
+    return result.accessToken;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The one HTTP transport of a connection: an axios instance on keep-alive agents, used for the Web API
+ * and, through msalNetworkClient, for the token endpoint too, so TLS trust is set in one place.
+ */
+import http from "node:http";
+import https from "node:https";
+import axios, { type AxiosInstance, type AxiosResponse } from "axios";
+import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
+
+export interface TlsOptions {
+  /** PEM certificate authorities to trust instead of the default ones (a private CA). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  passphrase?: string;
+  rejectUnauthorized?: boolean;
+  servername?: string;
+}
+
+export interface Transport {
+  http: AxiosInstance;
+  close(): void;
+}
+
+export function createTransport(tls: TlsOptions = {}, timeoutMs = 60_000): Transport {
+  const httpsAgent = new https.Agent({ keepAlive: true, ...tls });
+  const httpAgent = new http.Agent({ keepAlive: true });
+  const instance = axios.create({
+    httpAgent,
+    httpsAgent,
+    timeout: timeoutMs,
+    // Proxies come from the connection's settings, not from whatever HTTP_PROXY the process inherited.
+    proxy: false,
+    // Every status is an answer to interpret, not an exception.
+    validateStatus: () => true,
+    maxRedirects: 0,
+    transitional: { clarifyTimeoutError: true },
+  });
+  return {
+    http: instance,
+    close() {
+      httpsAgent.destroy();
+      httpAgent.destroy();
+    },
+  };
+}
+
+export function flattenHeaders(headers: AxiosResponse["headers"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined || value === null) continue;
+    out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : String(value);
+  }
+  return out;
+}
+
+/**
+ * msal-node's network module on our transport. msal swallows a thrown error into a bare
+ * "network_error", so the real cause is handed to onTransportError before rethrowing.
+ */
+export function msalNetworkClient(http: AxiosInstance, onTransportError: (err: unknown) => void): INetworkModule {
+  async function send<T>(method: "GET" | "POST", url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
+    try {
+      const response = await http.request({
+        method,
+        url,
+        headers: options?.headers,
+        data: options?.body,
+        timeout,
+        responseType: "text",
+        transformResponse: (data: unknown) => data,
+      });
+      return { status: response.status, headers: flattenHeaders(response.headers), body: parseTokenBody(response) as T };
+    } catch (err) {
+      onTransportError(err);
+      throw err;
+    }
+  }
+  return {
+    sendGetRequestAsync: (url, options, timeout) => send("GET", url, options, timeout),
+    sendPostRequestAsync: (url, options) => send("POST", url, options),
+  };
+}
+
+/** msal needs a parsed object; an HTML error page becomes an OAuth-style error it can report. */
+function parseTokenBody(response: AxiosResponse): unknown {
+  const text = typeof response.data === "string" ? response.data : "";
+  try {
+    const parsed = JSON.parse(text);
+    if (parsed && typeof parsed === "object") return parsed;
+  } catch {
+    // fall through
+  }
+  return {
+    error: response.status >= 500 || response.status === 429 ? "temporarily_unavailable" : "invalid_response",
+    error_description: `The sign-in endpoint answered HTTP ${response.status} without a JSON body`,
+  };
+}

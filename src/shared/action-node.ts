@@ -1,0 +1,139 @@
+/**
+ * What every action node does the same way: find its connection, read TypedInput properties, show
+ * status, and end every message with send + done() or done(err) — never with an escaped rejection,
+ * which would take the whole Node-RED process down.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
+import { asDataverseError, DataverseError, ErrorCodes, type DataverseClient, type DataverseResult } from "../client";
+import type { ConnectionNode } from "./connection-node";
+
+export interface ActionNodeConfig extends NodeDef {
+  connection: string;
+  [property: string]: unknown;
+}
+
+export type Message = NodeMessageInFlow & Record<string, unknown>;
+
+/** Reads one TypedInput property (`<name>` + `<name>Type`) against the message. */
+export type ReadInput = (name: string) => Promise<unknown>;
+
+export interface ActionNodeSpec {
+  /** Where a TypedInput property reads from when the flow does not say (older or hand-written flows). */
+  defaults?: Record<string, { value: string; type: string }>;
+  run(client: DataverseClient, msg: Message, input: ReadInput, config: ActionNodeConfig): Promise<DataverseResult<unknown>>;
+  /** Writes the result into the message (payload, rowId); msg.dataverse is written for every node. */
+  output(msg: Message, result: DataverseResult<unknown>, config: ActionNodeConfig): void;
+}
+
+const CATALOGUE = "node-red-contrib-dataverse/dataverse-connection:dataverse-connection.status.";
+
+export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeSpec): void {
+  const text = (key: string) => RED._(CATALOGUE + key);
+
+  function ActionNode(this: Node, config: ActionNodeConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const connection = RED.nodes.getNode(config.connection) as ConnectionNode | null;
+    const unusable = connectionProblem(connection);
+    node.status(unusable ? { fill: "grey", shape: "ring", text: text(connection ? "incomplete" : "noConnection") } : {});
+
+    const readInput: (msg: Message) => ReadInput = (msg) => (name) => evaluate(RED, node, config, name, spec.defaults?.[name], msg);
+
+    node.on("input", (msg: Message, send: (msg: Message) => void, done: (err?: Error) => void) => {
+      if (unusable) {
+        msg.dataverse = unusable.toJSON();
+        done(unusable);
+        return;
+      }
+      node.status({ fill: "blue", shape: "dot", text: text("requesting") });
+      spec
+        .run(connection!.client!, msg, readInput(msg), config)
+        .then(
+          (result) => {
+            spec.output(msg, result, config);
+            msg.dataverse = resultSummary(result);
+            node.status({ fill: "green", shape: "dot", text: text("done") });
+            send(msg);
+            done();
+          },
+          (err: unknown) => {
+            const error = withSource(asDataverseError(err), config);
+            msg.dataverse = error.toJSON();
+            node.status({ fill: "red", shape: "ring", text: `${text("error")} ${error.status || error.code}`.trim() } as NodeStatus);
+            done(error);
+          },
+        )
+        .catch((err: unknown) => done(asDataverseError(err)));
+    });
+  }
+
+  function connectionProblem(connection: ConnectionNode | null): DataverseError | undefined {
+    if (!connection) {
+      return new DataverseError({
+        message: "No Dataverse connection is selected: open this node and choose or add a connection",
+        code: ErrorCodes.invalidConnection,
+      });
+    }
+    if (connection.problem) {
+      const name = connection.name ? ` '${connection.name}'` : "";
+      return new DataverseError({
+        message: `The Dataverse connection${name} is incomplete. ${connection.problem.message}`,
+        code: ErrorCodes.invalidConnection,
+      });
+    }
+    return undefined;
+  }
+
+  RED.nodes.registerType(type, ActionNode);
+}
+
+function evaluate(
+  RED: NodeAPI,
+  node: Node,
+  config: ActionNodeConfig,
+  name: string,
+  fallback: { value: string; type: string } | undefined,
+  msg: Message,
+): Promise<unknown> {
+  const configured = config[name] !== undefined || config[`${name}Type`] !== undefined;
+  const value = configured ? String(config[name] ?? "") : (fallback?.value ?? "");
+  const type = configured ? String(config[`${name}Type`] ?? "str") : (fallback?.type ?? "str");
+  return new Promise((resolve, reject) => {
+    RED.util.evaluateNodeProperty(value, type, node, msg, (err, result) => {
+      if (err) reject(new DataverseError({ message: `${name} could not be read from ${describeSource(type, value)}: ${err.message}`, code: ErrorCodes.invalidInput, field: name }));
+      else resolve(result);
+    });
+  });
+}
+
+/** Input errors say where the node read the bad value from, so the flow builder knows what to fix. */
+function withSource(error: DataverseError, config: ActionNodeConfig): DataverseError {
+  const field = error.field;
+  if (error.code !== ErrorCodes.invalidInput || !field || config[`${field}Type`] === undefined) return error;
+  const source = describeSource(String(config[`${field}Type`]), String(config[field] ?? ""));
+  if (error.message.includes(source)) return error;
+  return new DataverseError({ message: `${error.message} (${field} is read from ${source})`, code: error.code, field });
+}
+
+function describeSource(type: string, value: string): string {
+  switch (type) {
+    case "msg":
+    case "flow":
+    case "global":
+      return `${type}.${value}`;
+    case "env":
+      return `environment variable ${value}`;
+    case "jsonata":
+      return "a JSONata expression";
+    default:
+      return "the node's settings";
+  }
+}
+
+function resultSummary(result: DataverseResult<unknown>): Record<string, unknown> {
+  const summary: Record<string, unknown> = { status: result.status };
+  if (result.rowId) summary.rowId = result.rowId;
+  if (result.etag) summary.etag = result.etag;
+  if (result.requestId) summary.requestId = result.requestId;
+  return summary;
+}

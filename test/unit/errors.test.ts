@@ -1,0 +1,57 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { fromDataverseResponse, fromNetworkError, fromSignInError } from "../../src/client/errors";
+
+const signIn = { clientId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301", tenant: "contoso.onmicrosoft.com", url: "https://org.crm.dynamics.com", authorityHost: "login.microsoftonline.com" };
+
+function msalError(code: number, status: number) {
+  return Object.assign(new Error(`Error(s): ${code} - Timestamp: 2026-11-21 09:03:41Z - Description: AADSTS${code}: something.\r\nTrace ID: x`), { errorCode: "invalid_client", status });
+}
+
+test("AADSTS codes become messages a flow builder can act on", () => {
+  const cases: Array<[number, RegExp]> = [
+    [7000215, /client secret is wrong.*Value \(not its Secret ID\)/],
+    [7000222, /has expired/],
+    [700016, /no app with client ID 3f2504e0/],
+    [90002, /tenant 'contoso.onmicrosoft.com' was not found/],
+    [500011, /environment https:\/\/org.crm.dynamics.com was not found in tenant/],
+  ];
+  for (const [code, pattern] of cases) {
+    const err = fromSignInError(msalError(code, 400), signIn);
+    assert.match(err.message, pattern);
+    assert.equal(err.code, `AADSTS${code}`);
+    assert.equal(err.status, 400);
+    assert.equal(err.retryable, false);
+  }
+  assert.match(fromSignInError(msalError(123456, 400), signIn).message, /Sign-in failed: AADSTS123456/);
+});
+
+test("Dataverse error bodies keep status, code and request id, with advice", () => {
+  const notFound = fromDataverseResponse({ status: 404, body: { error: { code: "0x80040217", message: "account With Id = x Does Not Exist" } }, requestId: "r1", table: "accounts" });
+  assert.equal(notFound.status, 404);
+  assert.equal(notFound.code, "0x80040217");
+  assert.equal(notFound.requestId, "r1");
+  assert.equal(notFound.retryable, false);
+  assert.match(notFound.message, /No row in 'accounts' has the id.*account With Id = x Does Not Exist/);
+  const noUser = fromDataverseResponse({ status: 403, body: { error: { code: "0x80072560", message: "The user is not a member of the organization." } }, clientId: "abc" });
+  assert.match(noUser.message, /not an application user in this environment.*Application users/);
+  const stale = fromDataverseResponse({ status: 412, body: { error: { code: "0x80060882", message: "The version..." } } });
+  assert.match(stale.message, /changed by someone else since msg.etag/);
+  const throttled = fromDataverseResponse({ status: 429, body: { error: { code: "0x80072322", message: "Number of requests exceeded" } }, retryAfterSeconds: 5 });
+  assert.equal(throttled.retryable, true);
+  assert.match(throttled.message, /wait 5 s/);
+  const html = fromDataverseResponse({ status: 503, body: "<html>Service Unavailable</html>" });
+  assert.equal(html.retryable, true);
+  assert.doesNotMatch(html.message, /html/);
+  assert.deepEqual(Object.keys(notFound.toJSON()).sort(), ["code", "message", "requestId", "retryable", "status"]);
+});
+
+test("network failures say which host and whether a retry may help", () => {
+  const refused = fromNetworkError(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }), "127.0.0.1:9");
+  assert.match(refused.message, /Cannot reach 127.0.0.1:9: the connection was refused/);
+  assert.equal(refused.status, 0);
+  const tls = fromNetworkError(Object.assign(new Error("self-signed"), { code: "SELF_SIGNED_CERT_IN_CHAIN" }), "h");
+  assert.match(tls.message, /TLS config or NODE_EXTRA_CA_CERTS/);
+  assert.equal(tls.retryable, false);
+  assert.equal(fromNetworkError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), "h").retryable, true);
+});
