@@ -108,7 +108,7 @@ export class DataverseClient {
       knownAuthorities: authority.knownAuthorities,
       scope: `${this.environmentUrl}/.default`,
       signIn: { clientId: this.clientId, tenant, url: this.environmentUrl, authorityHost: authority.host },
-      networkClient: (onTransportError) => msalNetworkClient(this.transport.http, onTransportError),
+      networkClient: (observer) => msalNetworkClient(this.transport.http, observer),
     });
   }
 

@@ -165,12 +165,17 @@ const AADSTS_ADVICE: Record<string, (ctx: SignInContext) => string> = {
   "1002012": (c) => `Sign-in failed: the scope ${c.url}/.default was not accepted. Check the environment URL`,
 };
 
-/** Maps an error from msal-node (its ServerError carries the token endpoint's AADSTS description). */
-export function fromSignInError(err: unknown, ctx: SignInContext): DataverseError {
+/**
+ * Maps an error from msal-node. Its ServerError carries the token endpoint's AADSTS description; for
+ * errors it reduces to a generic code, the last error answer seen on the wire says what happened.
+ */
+export function fromSignInError(err: unknown, ctx: SignInContext, lastErrorResponse?: { status: number; body: unknown }): DataverseError {
   const e = (err ?? {}) as { message?: string; errorCode?: string; errorMessage?: string; status?: number };
-  const text = `${e.errorMessage ?? ""} ${e.message ?? ""}`;
+  const answered = (lastErrorResponse?.body ?? {}) as { error_description?: unknown };
+  const described = typeof answered.error_description === "string" ? answered.error_description : "";
+  const text = `${e.errorMessage ?? ""} ${e.message ?? ""} ${described}`;
   const aadsts = /AADSTS(\d+)/.exec(text)?.[1];
-  const status = typeof e.status === "number" ? e.status : 0;
+  const status = typeof e.status === "number" ? e.status : (lastErrorResponse?.status ?? 0);
   if (aadsts) {
     const advice = AADSTS_ADVICE[aadsts]?.(ctx) ?? `Sign-in failed: ${firstLine(text.slice(text.indexOf("AADSTS")))}`;
     return new DataverseError({ message: `${advice} (AADSTS${aadsts})`, status, code: `AADSTS${aadsts}` });

@@ -5,6 +5,7 @@
  */
 import { ConfidentialClientApplication, LogLevel, type INetworkModule } from "@azure/msal-node";
 import { fromNetworkError, fromSignInError, type SignInContext } from "./errors";
+import type { NetworkObserver } from "./transport";
 
 export interface TokenProviderOptions {
   clientId: string;
@@ -13,8 +14,8 @@ export interface TokenProviderOptions {
   knownAuthorities: string[];
   scope: string;
   signIn: SignInContext;
-  /** Built by the caller on the shared transport; errors it reports go to onTransportError. */
-  networkClient: (onTransportError: (err: unknown) => void) => INetworkModule;
+  /** Built by the caller on the shared transport, reporting what msal would hide to the observer. */
+  networkClient: (observer: NetworkObserver) => INetworkModule;
 }
 
 /** Renew this long before expiry (at most 5 minutes, at most a tenth of the token's lifetime). */
@@ -25,6 +26,7 @@ export class TokenProvider {
   private cached?: { token: string; renewAt: number };
   private pending?: Promise<string>;
   private lastTransportError: unknown;
+  private lastErrorResponse?: { status: number; body: unknown };
   /** Token requests sent to the sign-in endpoint, for status and tests. */
   requestCount = 0;
 
@@ -37,7 +39,10 @@ export class TokenProvider {
         knownAuthorities: options.knownAuthorities,
       },
       system: {
-        networkClient: options.networkClient((err) => (this.lastTransportError = err)),
+        networkClient: options.networkClient({
+          onTransportError: (err) => (this.lastTransportError = err),
+          onErrorResponse: (status, body) => (this.lastErrorResponse = { status, body }),
+        }),
         // msal's log lines can include request details; they never go to Node-RED's log.
         loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => undefined },
       },
@@ -60,15 +65,15 @@ export class TokenProvider {
 
   private async requestToken(): Promise<string> {
     this.lastTransportError = undefined;
+    this.lastErrorResponse = undefined;
     this.requestCount++;
     const sentAt = Date.now();
     let result;
     try {
       result = await this.cca.acquireTokenByClientCredential({ scopes: [this.options.scope], skipCache: true });
     } catch (err) {
-      throw this.lastTransportError
-        ? fromNetworkError(this.lastTransportError, this.options.signIn.authorityHost)
-        : fromSignInError(err, this.options.signIn);
+      if (this.lastTransportError) throw fromNetworkError(this.lastTransportError, this.options.signIn.authorityHost);
+      throw fromSignInError(err, this.options.signIn, this.lastErrorResponse);
     }
     if (!result?.accessToken) throw fromSignInError(new Error("the sign-in endpoint returned no access token"), this.options.signIn);
     const expiresAt = result.expiresOn ? result.expiresOn.getTime() : sentAt + 60_000;

@@ -54,11 +54,18 @@ export function flattenHeaders(headers: AxiosResponse["headers"]): Record<string
   return out;
 }
 
+/** What msal-node would otherwise hide: a transport failure, or an error answer it reduces to a generic code. */
+export interface NetworkObserver {
+  onTransportError(err: unknown): void;
+  onErrorResponse(status: number, body: unknown): void;
+}
+
 /**
- * msal-node's network module on our transport. msal swallows a thrown error into a bare
- * "network_error", so the real cause is handed to onTransportError before rethrowing.
+ * msal-node's network module on our transport. msal turns a thrown error into a bare "network_error",
+ * and an error answer to its metadata request into "endpoints_resolution_error", so both are reported
+ * to the observer first.
  */
-export function msalNetworkClient(http: AxiosInstance, onTransportError: (err: unknown) => void): INetworkModule {
+export function msalNetworkClient(http: AxiosInstance, observer: NetworkObserver): INetworkModule {
   async function send<T>(method: "GET" | "POST", url: string, options?: NetworkRequestOptions, timeout?: number): Promise<NetworkResponse<T>> {
     try {
       const response = await http.request({
@@ -70,9 +77,11 @@ export function msalNetworkClient(http: AxiosInstance, onTransportError: (err: u
         responseType: "text",
         transformResponse: (data: unknown) => data,
       });
-      return { status: response.status, headers: flattenHeaders(response.headers), body: parseTokenBody(response) as T };
+      const body = parseTokenBody(response);
+      if (response.status >= 400) observer.onErrorResponse(response.status, body);
+      return { status: response.status, headers: flattenHeaders(response.headers), body: body as T };
     } catch (err) {
-      onTransportError(err);
+      observer.onTransportError(err);
       throw err;
     }
   }

@@ -37,7 +37,7 @@ export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeS
     const unusable = connectionProblem(connection);
     node.status(unusable ? { fill: "grey", shape: "ring", text: text(connection ? "incomplete" : "noConnection") } : {});
 
-    const readInput: (msg: Message) => ReadInput = (msg) => (name) => evaluate(RED, node, config, name, spec.defaults?.[name], msg);
+    const readInput: (msg: Message) => ReadInput = (msg) => (name) => evaluate(RED, node, sourceOf(config, name, spec.defaults), name, msg);
 
     node.on("input", (msg: Message, send: (msg: Message) => void, done: (err?: Error) => void) => {
       if (unusable) {
@@ -57,7 +57,7 @@ export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeS
             done();
           },
           (err: unknown) => {
-            const error = withSource(asDataverseError(err), config);
+            const error = withSource(asDataverseError(err), (name) => sourceOf(config, name, spec.defaults));
             msg.dataverse = error.toJSON();
             node.status({ fill: "red", shape: "ring", text: `${text("error")} ${error.status || error.code}`.trim() } as NodeStatus);
             done(error);
@@ -87,17 +87,15 @@ export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeS
   RED.nodes.registerType(type, ActionNode);
 }
 
-function evaluate(
-  RED: NodeAPI,
-  node: Node,
-  config: ActionNodeConfig,
-  name: string,
-  fallback: { value: string; type: string } | undefined,
-  msg: Message,
-): Promise<unknown> {
-  const configured = config[name] !== undefined || config[`${name}Type`] !== undefined;
-  const value = configured ? String(config[name] ?? "") : (fallback?.value ?? "");
-  const type = configured ? String(config[`${name}Type`] ?? "str") : (fallback?.type ?? "str");
+type PropertySource = { value: string; type: string };
+
+/** Where a TypedInput property reads from: the node's settings, or the node type's default. */
+function sourceOf(config: ActionNodeConfig, name: string, defaults: ActionNodeSpec["defaults"]): PropertySource {
+  if (config[name] === undefined && config[`${name}Type`] === undefined) return defaults?.[name] ?? { value: "", type: "str" };
+  return { value: String(config[name] ?? ""), type: String(config[`${name}Type`] ?? "str") };
+}
+
+function evaluate(RED: NodeAPI, node: Node, { value, type }: PropertySource, name: string, msg: Message): Promise<unknown> {
   return new Promise((resolve, reject) => {
     RED.util.evaluateNodeProperty(value, type, node, msg, (err, result) => {
       if (err) reject(new DataverseError({ message: `${name} could not be read from ${describeSource(type, value)}: ${err.message}`, code: ErrorCodes.invalidInput, field: name }));
@@ -107,10 +105,11 @@ function evaluate(
 }
 
 /** Input errors say where the node read the bad value from, so the flow builder knows what to fix. */
-function withSource(error: DataverseError, config: ActionNodeConfig): DataverseError {
+function withSource(error: DataverseError, sourceOfField: (name: string) => PropertySource): DataverseError {
   const field = error.field;
-  if (error.code !== ErrorCodes.invalidInput || !field || config[`${field}Type`] === undefined) return error;
-  const source = describeSource(String(config[`${field}Type`]), String(config[field] ?? ""));
+  if (error.code !== ErrorCodes.invalidInput || !field || field === "etag") return error;
+  const { value, type } = sourceOfField(field);
+  const source = describeSource(type, value);
   if (error.message.includes(source)) return error;
   return new DataverseError({ message: `${error.message} (${field} is read from ${source})`, code: error.code, field });
 }

@@ -61,9 +61,9 @@ export async function loadFlow(emu: RunningEmulator, actionNodes: FlowNode[], op
     { id: "tab", type: "tab", label: "test" },
     ...(connection ? [connection] : []),
     ...actionNodes.map((n) => ({ z: "tab", name: "", ...n })),
-    { id: "out", type: "helper", z: "tab" },
-    { id: "catch", type: "catch", z: "tab", scope: null, uncaught: false, wires: [["caught"]] },
-    { id: "caught", type: "helper", z: "tab" },
+    { id: "out", type: "helper", z: "tab", wires: [] },
+    { id: "catch-all", type: "catch", z: "tab", scope: null, uncaught: false, wires: [["caught"]] },
+    { id: "caught", type: "helper", z: "tab", wires: [] },
   ];
   await helper.load(nodes, flow as Parameters<typeof helper.load>[1], options.credentials ?? credentialsFor(emu));
 }
