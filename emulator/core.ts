@@ -1,0 +1,41 @@
+// The emulator's state, shared by both servers and the control API.
+import { DEFAULT_CONFIG, type EmulatorConfig } from "./config";
+import { FaultInjector } from "./faults";
+import { ServiceProtection } from "./limits";
+import { RequestLog, Stats } from "./requestlog";
+import { seedDefaults } from "./seed";
+import { Store } from "./store";
+import { TokenService } from "./tokens";
+import { Timers } from "./util";
+
+export class EmulatorCore {
+  readonly config: EmulatorConfig = { ...DEFAULT_CONFIG };
+  readonly store = new Store();
+  readonly tokens = new TokenService();
+  readonly faults = new FaultInjector();
+  readonly log = new RequestLog();
+  readonly stats = new Stats();
+  readonly limits = new ServiceProtection(this.config, this.stats);
+  readonly timers = new Timers();
+
+  /** `https://127.0.0.1:<port>`, no trailing slash; known once the servers listen. */
+  dataverseUrl = "";
+  /** `127.0.0.1:<port>` of the login server; known once the servers listen. */
+  authorityHost = "";
+
+  constructor() {
+    seedDefaults(this.store);
+  }
+
+  /** Everything back to the state right after start (tokens included). */
+  reset(): void {
+    this.store.clearAll();
+    seedDefaults(this.store);
+    this.log.clear();
+    this.stats.reset();
+    this.faults.clear();
+    Object.assign(this.config, DEFAULT_CONFIG);
+    this.tokens.invalidateAll();
+    this.limits.clear();
+  }
+}

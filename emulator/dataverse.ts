@@ -1,0 +1,180 @@
+// The Dataverse server: authentication, service protection, simulated latency, routing of
+// /api/data/v9.x/, and the headers every response carries.
+import type { EmulatorCore } from "./core";
+import { JSON_CONTENT_TYPE, json, type DvContext } from "./context";
+import { CODES, DataverseError, methodNotAllowed, notImplemented, unknownSegment } from "./errors";
+import type { FaultRuleState } from "./faults";
+import { APPLICATION_USER_ID, BUSINESS_UNIT_ID, ORGANIZATION_ID, TENANT_ID } from "./identities";
+import { requestLimitMessage } from "./limits";
+import { handleEntityDefinitions } from "./metadata";
+import { parsePrefer, parseQuery, parseSegment } from "./odata";
+import { handleTable } from "./records";
+import type { EmuRequest, EmuResponse, Site } from "./server";
+import { TABLES, tableBySet } from "./tables";
+import { newGuid } from "./util";
+
+const API_PATH = /^\/api\/data\/(v9\.[012])(?:\/(.*))?$/i;
+
+const errorResponse = (e: DataverseError): EmuResponse => ({
+  status: e.status,
+  headers: { "Content-Type": JSON_CONTENT_TYPE, ...e.headers },
+  body: e.body(),
+});
+
+/** Headers of every Dataverse response, including throttled and injected ones. */
+function withServiceHeaders(core: EmulatorCore, r: EmuResponse): EmuResponse {
+  const requestId = newGuid();
+  const headers: Record<string, string | number> = {
+    "OData-Version": "4.0",
+    "x-ms-service-request-id": requestId,
+    REQ_ID: requestId,
+    "x-ms-ratelimit-burst-remaining-xrm-requests": core.limits.remainingRequests(),
+    ...r.headers,
+  };
+  if (core.config.dopHint !== null) headers["x-ms-dop-hint"] = core.config.dopHint;
+  return { ...r, headers };
+}
+
+const trimSlash = (url: string) => url.replace(/\/+$/, "").toLowerCase();
+
+/** The 401 challenge: where to get a token, and for which resource. */
+const challenge = (core: EmulatorCore) => ({
+  "WWW-Authenticate": `Bearer authorization_uri=https://${core.authorityHost}/${TENANT_ID}/oauth2/authorize, resource_id=${core.dataverseUrl}/`,
+});
+
+/** 401 (no valid token for this environment) or 403 (app without application user); undefined = allowed. */
+function authenticate(core: EmulatorCore, req: EmuRequest): EmuResponse | undefined {
+  const token = req.headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  const issued = token === undefined ? undefined : core.tokens.validate(token);
+  if (!issued || trimSlash(issued.audience) !== trimSlash(core.dataverseUrl)) {
+    return { status: 401, headers: challenge(core), body: "" };
+  }
+  if (!issued.app.hasApplicationUser) {
+    return errorResponse(new DataverseError(403, CODES.notMember, "The user is not a member of the organization."));
+  }
+  return undefined;
+}
+
+function route(ctx: DvContext): EmuResponse {
+  const segments = ctx.resourcePath.split("/");
+  if (segments.length > 1 && segments[segments.length - 1] === "") segments.pop();
+  if (segments[0] === "") {
+    if (ctx.req.method !== "GET") throw methodNotAllowed(ctx.req.method, ["GET"]);
+    return json(200, {
+      "@odata.context": `${ctx.base}/$metadata`,
+      value: [...TABLES.map((t) => t.entitySetName), "EntityDefinitions"].map((name) => ({ name, kind: "EntitySet", url: name })),
+    });
+  }
+  const first = parseSegment(segments[0]);
+  switch (first.name) {
+    case "$metadata":
+      throw notImplemented("The $metadata (CSDL) document");
+    case "$batch":
+      throw notImplemented("$batch");
+    case "WhoAmI":
+      if (segments.length > 1) throw unknownSegment(parseSegment(segments[1]).name);
+      if (first.args !== undefined && first.args.trim() !== "") throw unknownSegment(segments[0]);
+      if (ctx.req.method !== "GET") throw methodNotAllowed(ctx.req.method, ["GET"]);
+      return json(200, {
+        "@odata.context": `${ctx.base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+        BusinessUnitId: BUSINESS_UNIT_ID,
+        UserId: APPLICATION_USER_ID,
+        OrganizationId: ORGANIZATION_ID,
+      });
+    case "EntityDefinitions":
+      return handleEntityDefinitions(ctx, first.args, segments);
+    default: {
+      const table = tableBySet(first.name);
+      if (!table) throw unknownSegment(first.name);
+      return handleTable(ctx, table, segments, first.args);
+    }
+  }
+}
+
+async function handle(core: EmulatorCore, req: EmuRequest): Promise<EmuResponse> {
+  const match = req.path.match(API_PATH);
+  if (!match) {
+    if (req.method === "GET" && req.path === "/") {
+      return {
+        status: 200,
+        headers: { "Content-Type": "text/plain; charset=utf-8" },
+        body: `Dataverse Web API emulator. Service root: ${core.dataverseUrl}/api/data/v9.2/\n`,
+      };
+    }
+    return errorResponse(unknownSegment(req.path));
+  }
+  const denied = authenticate(core, req);
+  if (denied) return denied;
+
+  let done: () => void;
+  try {
+    done = core.limits.admit();
+  } catch (e) {
+    if (e instanceof DataverseError) return errorResponse(e);
+    throw e;
+  }
+  try {
+    await core.timers.sleep(core.config.latencyMs);
+    const ctx: DvContext = {
+      core,
+      req,
+      base: `${core.dataverseUrl}/api/data/${match[1].toLowerCase()}`,
+      resourcePath: match[2] ?? "",
+      query: parseQuery(req.query),
+      prefer: parsePrefer(req.headers.prefer),
+    };
+    return route(ctx);
+  } catch (e) {
+    if (e instanceof DataverseError) return errorResponse(e);
+    throw e;
+  } finally {
+    done();
+  }
+}
+
+const GATEWAY_PAGES: Record<number, string> = {
+  502: "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>",
+  503: '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN""http://www.w3.org/TR/html4/strict.dtd">\r\n<HTML><HEAD><TITLE>Service Unavailable</TITLE>\r\n<META HTTP-EQUIV="Content-Type" Content="text/html; charset=us-ascii"></HEAD>\r\n<BODY><h2>Service Unavailable</h2>\r\n<hr><p>HTTP Error 503. The service is unavailable.</p>\r\n</BODY></HTML>\r\n',
+  504: "<html><head><title>504 Gateway Time-out</title></head><body><center><h1>504 Gateway Time-out</h1></center></body></html>",
+};
+
+const DEFAULT_FAULT_ERRORS: Record<number, [string, string]> = {
+  400: [CODES.badRequest, "Bad Request"],
+  403: ["0x80040220", "Principal user is missing a privilege required for this operation."],
+  404: [CODES.unknownSegment, "Resource not found."],
+  412: [CODES.versionMismatch, "The version of the existing record doesn't match the RowVersion property provided."],
+  500: [CODES.unexpected, "An unexpected error occurred."],
+};
+
+/** What an injected Dataverse fault answers: throttling JSON, gateway HTML, or a JSON error. */
+function faultResponse(core: EmulatorCore, rule: FaultRuleState): EmuResponse {
+  const status = rule.status ?? 200;
+  const headers: Record<string, string> = {};
+  const retryAfter = rule.retryAfter ?? (status === 429 ? core.config.retryAfterSeconds : undefined);
+  if (retryAfter !== undefined) headers["Retry-After"] = String(retryAfter);
+  if (rule.action === "invalid-json") {
+    return { status, headers: { ...headers, "Content-Type": JSON_CONTENT_TYPE }, body: '{"@odata.context":"truncated","value":[{"name":' };
+  }
+  if (status === 401 && !rule.code && !rule.message) return { status, headers: { ...headers, ...challenge(core) }, body: "" };
+  if (GATEWAY_PAGES[status] && !rule.code && !rule.message) {
+    return { status, headers: { ...headers, "Content-Type": "text/html; charset=us-ascii" }, body: GATEWAY_PAGES[status] };
+  }
+  const [code, message] =
+    status === 429
+      ? [CODES.tooManyRequests, requestLimitMessage(core.config)]
+      : (DEFAULT_FAULT_ERRORS[status] ?? ["", `Injected fault (HTTP ${status}).`]);
+  const body = JSON.stringify({ error: { code: rule.code ?? code, message: rule.message ?? message } });
+  return { status, headers: { ...headers, "Content-Type": JSON_CONTENT_TYPE }, body };
+}
+
+export function dataverseSite(core: EmulatorCore, control: (req: EmuRequest) => Promise<EmuResponse>): Site {
+  return {
+    server: "dataverse",
+    bypass: (req) => (req.path === "/_emulator" || req.path.startsWith("/_emulator/") ? control(req) : undefined),
+    count: () => {
+      core.stats.dataverseRequests++;
+    },
+    handle: async (req) => withServiceHeaders(core, await handle(core, req)),
+    faultResponse: (rule) => withServiceHeaders(core, faultResponse(core, rule)),
+  };
+}

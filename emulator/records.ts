@@ -1,0 +1,267 @@
+// Table rows over the Web API: retrieve (single / multiple with paging), create, update / upsert
+// with If-Match / If-None-Match, delete.
+import { json, noContent, type DvContext } from "./context";
+import { badRequest, duplicateRecord, methodNotAllowed, notImplemented, unknownProperty, unknownSegment, versionMismatch } from "./errors";
+import { evaluateFilter, filterProperties, parseFilter, parseOrderBy, sortRows, type FilterExpr } from "./filter";
+import { annotationFilter, contextPath, parseProjection, RowFormatter, type Projection } from "./format";
+import { conditionMatches, decode, parseCondition, parseSegment, type Token } from "./odata";
+import { notFound, parseJsonObject, payloadValues, resolveTarget, type Target } from "./rows";
+import { Store } from "./store";
+import { columnByProperty, lookupByNavigation, type TableDef } from "./tables";
+import { edmType, type Row } from "./values";
+import { newGuid } from "./util";
+import type { EmuResponse } from "./server";
+
+const MAX_PAGE_SIZE = 5000;
+
+/** Query options the emulator reads for collections; other `$` options are refused clearly. */
+const COLLECTION_OPTIONS = new Set(["$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skiptoken"]);
+/** Query options the real service supports but the emulator leaves out (501, so tests notice). */
+const UNIMPLEMENTED_OPTIONS = new Set(["$apply", "$search", "fetchXml", "savedQuery", "userQuery"]);
+
+/** Routes `<set>`, `<set>/$count`, `<set>(<key>)` and deeper segments. */
+export function handleTable(ctx: DvContext, table: TableDef, segments: string[], args: string | undefined): EmuResponse {
+  const method = ctx.req.method;
+  if (segments.length > 1) {
+    if (args === undefined && segments.length === 2 && segments[1] === "$count") {
+      if (method !== "GET") throw methodNotAllowed(method, ["GET"]);
+      return countRows(ctx, table);
+    }
+    const next = parseSegment(segments[1]).name;
+    if (args !== undefined && (columnByProperty(table, next) || lookupByNavigation(table, next))) {
+      throw notImplemented(`Addressing the property '${next}' of a record`);
+    }
+    throw unknownSegment(next);
+  }
+  if (args === undefined) {
+    if (method === "GET") return retrieveMultiple(ctx, table);
+    if (method === "POST") return create(ctx, table);
+    throw methodNotAllowed(method, ["GET", "POST"]);
+  }
+  const target = resolveTarget(ctx.core.store, table, args);
+  if (method === "GET") return retrieve(ctx, target);
+  if (method === "PATCH") return update(ctx, target);
+  if (method === "DELETE") return remove(ctx, target);
+  throw methodNotAllowed(method, ["GET", "PATCH", "DELETE"]);
+}
+
+function formatter(ctx: DvContext): RowFormatter {
+  return new RowFormatter(ctx.core.store, annotationFilter(ctx.prefer.includeAnnotations));
+}
+
+/** `Preference-Applied` for the preferences this response honours. */
+function applied(ctx: DvContext, extra: string[] = []): Record<string, string> {
+  const list = [...extra];
+  if (ctx.prefer.includeAnnotations) list.push(`odata.include-annotations="${ctx.prefer.includeAnnotations}"`);
+  return list.length ? { "Preference-Applied": list.join(",") } : {};
+}
+
+const entityId = (ctx: DvContext, table: TableDef, row: Row) => `${ctx.base}/${table.entitySetName}(${row[table.primaryIdAttribute]})`;
+
+// ---------------------------------------------------------------------------------------------
+// Retrieve
+
+function retrieve(ctx: DvContext, target: Target): EmuResponse {
+  const { table, row } = target;
+  const projection = parseProjection(table, ctx.query.get("$select"), ctx.query.get("$expand"));
+  if (!row) throw notFound(target);
+  const etag = Store.etag(row);
+  const ifNoneMatch = parseCondition(ctx.req.headers["if-none-match"]);
+  // Cached representations are only reusable when nothing about the response depends on other rows.
+  const cacheable = projection.expand.length === 0 && !ctx.prefer.includeAnnotations;
+  if (cacheable && ifNoneMatch && conditionMatches(ifNoneMatch, row.versionnumber as number)) {
+    return { status: 304, headers: { ETag: etag } };
+  }
+  const body = {
+    "@odata.context": `${ctx.base}/$metadata#${contextPath(table, projection)}/$entity`,
+    ...formatter(ctx).format(table, row, projection),
+  };
+  return json(200, body, { ETag: etag, ...applied(ctx) });
+}
+
+const OPERATOR_KINDS: Record<string, string> = {
+  eq: "Equal",
+  ne: "NotEqual",
+  gt: "GreaterThan",
+  ge: "GreaterThanOrEqual",
+  lt: "LessThan",
+  le: "LessThanOrEqual",
+};
+
+/** EDM type of a $filter literal; undefined for null, which compares with anything. */
+function literalEdmType(t: Token): string | undefined {
+  switch (t.kind) {
+    case "string":
+      return "Edm.String";
+    case "guid":
+      return "Edm.Guid";
+    case "datetime":
+      return "Edm.DateTimeOffset";
+    case "number":
+      return Number.isInteger(t.value) ? "Edm.Int32" : "Edm.Decimal";
+    case "ident":
+      return t.value === "null" ? undefined : "Edm.Boolean";
+    default:
+      return undefined;
+  }
+}
+
+const isNumericEdm = (t: string) => t === "Edm.Int32" || t === "Edm.Int64" || t === "Edm.Decimal";
+
+/** Checks the properties and literal types of a $filter against the table, with OData's messages. */
+function checkFilter(table: TableDef, expr: FilterExpr): void {
+  for (const { property, literal, op, fn } of filterProperties(expr)) {
+    const column = columnByProperty(table, property);
+    if (!column) throw unknownProperty(table, property);
+    if (fn) {
+      if (column.type !== "String" && column.type !== "Memo") {
+        throw badRequest(
+          `No function signature for the function with name '${fn}' matches the specified arguments. The function signatures considered are: ${fn}(Edm.String Nullable=true, Edm.String).`,
+        );
+      }
+      continue;
+    }
+    if (!literal || !op) continue;
+    const literalType = literalEdmType(literal);
+    const columnType = edmType(column);
+    if (literalType && literalType !== columnType && !(isNumericEdm(literalType) && isNumericEdm(columnType))) {
+      throw badRequest(
+        `A binary operator with incompatible types was detected. Found operand types '${columnType}' and '${literalType}' for operator kind '${OPERATOR_KINDS[op]}'.`,
+      );
+    }
+  }
+}
+
+/** The paging cookie: opaque to clients, like the real one; the inner cookie carries our offset. */
+function skipToken(table: TableDef, page: number, offset: number, rows: Row[]): string {
+  const pk = table.primaryIdAttribute;
+  const inner = `<cookie page="${page}" offset="${offset}"><${pk} last="{${String(rows[rows.length - 1]?.[pk]).toUpperCase()}}" first="{${String(rows[0]?.[pk]).toUpperCase()}}" /></cookie>`;
+  return `<cookie pagenumber="${page + 1}" pagingcookie="${encodeURIComponent(encodeURIComponent(inner))}" istracking="False" />`;
+}
+
+function offsetFromSkipToken(token: string): { page: number; offset: number } {
+  const paging = token.match(/pagingcookie="([^"]*)"/)?.[1];
+  const inner = paging === undefined ? undefined : decode(decode(paging));
+  const page = inner?.match(/page="(\d+)"/)?.[1];
+  const offset = inner?.match(/offset="(\d+)"/)?.[1];
+  if (page === undefined || offset === undefined) throw badRequest("The $skiptoken value is not a valid paging cookie.");
+  return { page: Number(page), offset: Number(offset) };
+}
+
+function retrieveMultiple(ctx: DvContext, table: TableDef): EmuResponse {
+  for (const name of ctx.query.keys()) {
+    if (name === "$skip") throw badRequest("The query parameter $skip is not supported");
+    if (UNIMPLEMENTED_OPTIONS.has(name)) throw notImplemented(`The query option '${name}'`);
+    if (name.startsWith("$") && !COLLECTION_OPTIONS.has(name)) throw badRequest(`The query parameter '${name}' is not supported.`);
+  }
+  const q = ctx.query;
+  const projection: Projection = parseProjection(table, q.get("$select"), q.get("$expand"));
+  let rows = ctx.core.store.all(table);
+  const filterText = q.get("$filter");
+  if (filterText !== undefined) {
+    const expr = parseFilter(filterText);
+    checkFilter(table, expr);
+    rows = rows.filter((r) => evaluateFilter(expr, (p) => r[p]));
+  }
+  const orderText = q.get("$orderby");
+  if (orderText !== undefined) {
+    const order = parseOrderBy(orderText);
+    for (const o of order) if (!columnByProperty(table, o.property)) throw unknownProperty(table, o.property);
+    rows = sortRows(rows, order, (r, p) => r[p]);
+  }
+  const countText = q.get("$count");
+  if (countText !== undefined && countText !== "true" && countText !== "false") {
+    throw badRequest(`'${countText}' is not a valid count option.`);
+  }
+  const topText = q.get("$top");
+  if (topText !== undefined && !/^\d+$/.test(topText)) throw badRequest(`Invalid value '${topText}' for $top query option found.`);
+
+  // $top alone limits the result (no next link); with odata.maxpagesize it is ignored.
+  const maxPageSize = ctx.prefer.maxPageSize === undefined ? undefined : Math.min(ctx.prefer.maxPageSize, MAX_PAGE_SIZE);
+  const top = topText === undefined || maxPageSize !== undefined ? undefined : Math.min(Number(topText), MAX_PAGE_SIZE);
+  const pageSize = maxPageSize ?? top ?? MAX_PAGE_SIZE;
+  const skip = q.get("$skiptoken");
+  const { page, offset } = skip === undefined ? { page: 1, offset: 0 } : offsetFromSkipToken(skip);
+  const pageRows = rows.slice(offset, offset + pageSize);
+  const more = top === undefined && offset + pageSize < rows.length;
+
+  const fmt = formatter(ctx);
+  const body: Record<string, unknown> = { "@odata.context": `${ctx.base}/$metadata#${contextPath(table, projection)}` };
+  if (countText === "true") body["@odata.count"] = Math.min(rows.length, MAX_PAGE_SIZE);
+  body.value = pageRows.map((r) => fmt.format(table, r, projection));
+  if (more) {
+    const keep = ctx.req.query.split("&").filter((p) => p && !/^(\$|%24)skiptoken=/i.test(p));
+    keep.push(`$skiptoken=${encodeURIComponent(skipToken(table, page, offset + pageSize, pageRows))}`);
+    body["@odata.nextLink"] = `${ctx.core.dataverseUrl}${ctx.req.path}?${keep.join("&")}`;
+  }
+  return json(200, body, applied(ctx, maxPageSize === undefined ? [] : [`odata.maxpagesize=${maxPageSize}`]));
+}
+
+function countRows(ctx: DvContext, table: TableDef): EmuResponse {
+  const n = Math.min(ctx.core.store.all(table).length, MAX_PAGE_SIZE);
+  return { status: 200, headers: { "Content-Type": "text/plain; charset=utf-8" }, body: String(n) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes
+
+/** 204 + OData-EntityId, or the row itself when `Prefer: return=representation` was sent. */
+function writeResponse(ctx: DvContext, table: TableDef, row: Row, projection: Projection, representationStatus: 200 | 201): EmuResponse {
+  if (!ctx.prefer.returnRepresentation) return noContent({ "OData-EntityId": entityId(ctx, table, row) });
+  const body = {
+    "@odata.context": `${ctx.base}/$metadata#${contextPath(table, projection)}/$entity`,
+    ...formatter(ctx).format(table, row, projection),
+  };
+  return json(representationStatus, body, {
+    ETag: Store.etag(row),
+    ...applied(ctx, ["return=representation"]),
+  });
+}
+
+function create(ctx: DvContext, table: TableDef): EmuResponse {
+  // Validate the query first: a bad $select fails before anything is written.
+  const projection = parseProjection(table, ctx.query.get("$select"), ctx.query.get("$expand"));
+  const { values } = payloadValues(ctx.core.store, table, parseJsonObject(ctx.req.body));
+  const id = (values[table.primaryIdAttribute] as string | null) ?? newGuid();
+  if (ctx.core.store.get(table, id)) throw duplicateRecord();
+  const row = ctx.core.store.insert(table, id, values);
+  return writeResponse(ctx, table, row, projection, 201);
+}
+
+function update(ctx: DvContext, target: Target): EmuResponse {
+  const { table, row: existing } = target;
+  const store = ctx.core.store;
+  // $expand is ignored on updates, like the real service does.
+  const projection = parseProjection(table, ctx.query.get("$select"), undefined);
+  const ifMatch = parseCondition(ctx.req.headers["if-match"]);
+  const ifNoneMatch = parseCondition(ctx.req.headers["if-none-match"]);
+  if (ifMatch) {
+    if (!existing) throw notFound(target);
+    if (!conditionMatches(ifMatch, existing.versionnumber as number)) throw versionMismatch();
+  }
+  if (ifNoneMatch && existing && conditionMatches(ifNoneMatch, existing.versionnumber as number)) throw duplicateRecord();
+  const { values } = payloadValues(store, table, parseJsonObject(ctx.req.body));
+
+  if (existing) {
+    const row = store.update(table, existing, values);
+    return writeResponse(ctx, table, row, projection, 200);
+  }
+  // Upsert: create the row under the id or key values of the URL.
+  const bodyId = values[table.primaryIdAttribute] as string | null | undefined;
+  if (target.id && bodyId && bodyId !== target.id) {
+    throw badRequest(`The value of '${table.primaryIdAttribute}' in the request body does not match the key in the request URL.`);
+  }
+  const id = target.id ?? bodyId ?? newGuid();
+  if (store.get(table, id)) throw duplicateRecord();
+  const row = store.insert(table, id, { ...values, ...target.keyValues });
+  return writeResponse(ctx, table, row, projection, 201);
+}
+
+function remove(ctx: DvContext, target: Target): EmuResponse {
+  const { table, row } = target;
+  if (!row) throw notFound(target);
+  const ifMatch = parseCondition(ctx.req.headers["if-match"]);
+  if (ifMatch && !conditionMatches(ifMatch, row.versionnumber as number)) throw versionMismatch();
+  ctx.core.store.delete(table, row[table.primaryIdAttribute] as string);
+  return noContent();
+}

@@ -1,0 +1,171 @@
+// In-memory rows of every table, with the platform's bookkeeping: row versions (etags),
+// created/modified timestamps, derived columns, alternate-key uniqueness and lookup clean-up.
+import { duplicateRecord, badRequest } from "./errors";
+import { BASE_CURRENCY_ID } from "./identities";
+import { propertyName, TABLES, type AlternateKeyDef, type TableDef } from "./tables";
+import type { Row, Value } from "./values";
+import { isoSeconds } from "./util";
+
+/** Dataverse compares text case- and accent-insensitively (SQL collation *_CI_AI). */
+export const fold = (s: string): string => s.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+
+const keyPart = (v: Value): string => (typeof v === "string" ? fold(v) : String(v));
+
+/** First row version handed out after a reset; real versions are large numbers too. */
+const VERSION_BASE = 1_000_000;
+
+interface TableData {
+  rows: Map<string, Row>;
+  /** Per alternate key: folded key values → row id. */
+  keyIndex: Map<string, Map<string, string>>;
+}
+
+export interface WriteTimes {
+  createdon?: string;
+  modifiedon?: string;
+}
+
+export class Store {
+  private data = new Map<string, TableData>();
+  private version = VERSION_BASE;
+
+  constructor() {
+    this.clearAll();
+  }
+
+  /** Empties every table and restarts the row-version counter. */
+  clearAll(): void {
+    this.version = VERSION_BASE;
+    for (const t of TABLES) this.clear(t);
+  }
+
+  clear(table: TableDef): void {
+    this.data.set(table.logicalName, {
+      rows: new Map(),
+      keyIndex: new Map(table.alternateKeys.map((k) => [k.name, new Map()])),
+    });
+  }
+
+  private tableData(table: TableDef): TableData {
+    return this.data.get(table.logicalName)!;
+  }
+
+  all(table: TableDef): Row[] {
+    return [...this.tableData(table).rows.values()];
+  }
+
+  get(table: TableDef, id: string): Row | undefined {
+    return this.tableData(table).rows.get(id.toLowerCase());
+  }
+
+  /** Row whose alternate key `key` has `values` (compared like SQL: case/accent-insensitive). */
+  findByKey(table: TableDef, key: AlternateKeyDef, values: Record<string, Value>): Row | undefined {
+    const k = this.keyString(key, values);
+    const id = k === undefined ? undefined : this.tableData(table).keyIndex.get(key.name)!.get(k);
+    return id === undefined ? undefined : this.get(table, id);
+  }
+
+  /** `W/"<versionnumber>"`. */
+  static etag(row: Row): string {
+    return `W/"${row.versionnumber}"`;
+  }
+
+  /** Adds a row; `values` are already validated property values. Throws 412 on duplicate keys. */
+  insert(table: TableDef, id: string, values: Row, times: WriteTimes = {}): Row {
+    const rows = this.tableData(table).rows;
+    id = id.toLowerCase();
+    if (rows.has(id)) throw duplicateRecord();
+    const row: Row = {};
+    for (const c of table.columns) row[propertyName(c)] = null;
+    Object.assign(row, values);
+    row[table.primaryIdAttribute] = id;
+    const now = isoSeconds();
+    row.createdon = times.createdon ?? now;
+    row.modifiedon = times.modifiedon ?? times.createdon ?? now;
+    this.finishWrite(table, row);
+    this.checkKeys(table, row);
+    rows.set(id, row);
+    this.index(table, row);
+    return row;
+  }
+
+  /** Applies `values` to an existing row. Throws 412 when a key would collide with another row. */
+  update(table: TableDef, existing: Row, values: Row, times: WriteTimes = {}): Row {
+    const id = existing[table.primaryIdAttribute] as string;
+    const newId = values[table.primaryIdAttribute];
+    if (typeof newId === "string" && newId.toLowerCase() !== id) {
+      if (this.get(table, newId)) throw duplicateRecord();
+      throw badRequest(`The primary key '${table.primaryIdAttribute}' of an existing ${table.logicalName} record cannot be changed.`);
+    }
+    const row: Row = { ...existing, ...values, [table.primaryIdAttribute]: id };
+    row.createdon = times.createdon ?? existing.createdon;
+    row.modifiedon = times.modifiedon ?? isoSeconds();
+    this.finishWrite(table, row);
+    this.checkKeys(table, row, id);
+    this.unindex(table, existing);
+    this.tableData(table).rows.set(id, row);
+    this.index(table, row);
+    return row;
+  }
+
+  /** Removes a row; lookups pointing at it are cleared (relationship behaviour "Remove Link"). */
+  delete(table: TableDef, id: string): void {
+    const data = this.tableData(table);
+    const row = data.rows.get(id.toLowerCase());
+    if (!row) return;
+    this.unindex(table, row);
+    data.rows.delete(id.toLowerCase());
+    for (const other of TABLES) {
+      for (const c of other.columns.filter((c) => c.type === "Lookup" && c.target === table.logicalName)) {
+        const prop = propertyName(c);
+        for (const r of this.all(other).filter((r) => r[prop] === row[table.primaryIdAttribute])) {
+          this.update(other, r, { [prop]: null });
+        }
+      }
+    }
+  }
+
+  /** Derived columns, currency and a new row version: what the platform does on every write. */
+  private finishWrite(table: TableDef, row: Row): void {
+    table.compute?.(row);
+    const hasMoney = table.columns.some((c) => c.type === "Money" && row[c.name] !== null);
+    if (hasMoney && "_transactioncurrencyid_value" in row && row._transactioncurrencyid_value === null) {
+      row._transactioncurrencyid_value = BASE_CURRENCY_ID;
+    }
+    row.versionnumber = ++this.version;
+  }
+
+  /** Key index entry; undefined when a key column is empty (such rows never collide). */
+  private keyString(key: AlternateKeyDef, values: Record<string, Value>): string | undefined {
+    const parts = key.columns.map((c) => values[c]);
+    if (parts.some((p) => p === null || p === undefined)) return undefined;
+    return JSON.stringify(parts.map((p) => keyPart(p as Value)));
+  }
+
+  private checkKeys(table: TableDef, row: Row, selfId?: string): void {
+    for (const key of table.alternateKeys) {
+      const k = this.keyString(key, row);
+      const owner = k === undefined ? undefined : this.tableData(table).keyIndex.get(key.name)!.get(k);
+      if (owner !== undefined && owner !== selfId) {
+        const names = key.columns.map((c) => table.columns.find((col) => col.name === c)!.displayName).join(", ");
+        throw duplicateRecord(
+          `A record that has the attribute values ${names} already exists. The entity key ${key.displayName} requires that this set of attributes contains unique values. Select unique values and try again.`,
+        );
+      }
+    }
+  }
+
+  private index(table: TableDef, row: Row): void {
+    for (const key of table.alternateKeys) {
+      const k = this.keyString(key, row);
+      if (k !== undefined) this.tableData(table).keyIndex.get(key.name)!.set(k, row[table.primaryIdAttribute] as string);
+    }
+  }
+
+  private unindex(table: TableDef, row: Row): void {
+    for (const key of table.alternateKeys) {
+      const k = this.keyString(key, row);
+      if (k !== undefined) this.tableData(table).keyIndex.get(key.name)!.delete(k);
+    }
+  }
+}

@@ -1,0 +1,116 @@
+// Plain HTTPS client for black-box tests of the emulator: trusts the emulator CA through an agent
+// (never through NODE_EXTRA_CA_CERTS), and returns status, headers and body text as received.
+import https from "node:https";
+import type { IncomingHttpHeaders } from "node:http";
+import path from "node:path";
+import { startEmulator, type RunningEmulator } from "../../emulator";
+
+export interface HttpResult {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  /** Body parsed as JSON (throws when it is not). */
+  json(): any;
+}
+
+export interface RequestOptions {
+  headers?: Record<string, string>;
+  body?: string | object;
+  timeoutMs?: number;
+}
+
+/** One shared CA folder per test run, like scripts/test.ts uses. */
+export function startTestEmulator(): Promise<RunningEmulator> {
+  const caDir = process.env.DATAVERSE_TEST_CA_DIR ?? path.resolve(__dirname, "..", "..", ".run", "test-ca");
+  return startEmulator({ caDir, quiet: true });
+}
+
+export class Client {
+  readonly agent: https.Agent;
+  constructor(readonly emu: RunningEmulator) {
+    this.agent = new https.Agent({ ca: emu.caPem, keepAlive: true });
+  }
+
+  request(method: string, url: string, options: RequestOptions = {}): Promise<HttpResult> {
+    const body = options.body === undefined ? undefined : typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+    const headers: Record<string, string> = { ...options.headers };
+    if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
+      headers["Content-Type"] = "application/json; charset=utf-8";
+    }
+    return new Promise((resolve, reject) => {
+      const req = https.request(url, { method, headers, agent: this.agent }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => (text += c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text,
+            json: () => JSON.parse(text),
+          }),
+        );
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      if (options.timeoutMs) req.setTimeout(options.timeoutMs, () => req.destroy(new Error("client timeout")));
+      req.end(body);
+    });
+  }
+
+  /** POST to the v2 token endpoint with a form body built from `params` (or a raw string). */
+  token(params: Record<string, string> | string, tenant = this.emu.tenantId, headers: Record<string, string> = {}): Promise<HttpResult> {
+    const body = typeof params === "string" ? params : new URLSearchParams(params).toString();
+    return this.request("POST", `https://${this.emu.authorityHost}/${tenant}/oauth2/v2.0/token`, {
+      headers: { "Content-Type": "application/x-www-form-urlencoded;charset=utf-8", ...headers },
+      body,
+    });
+  }
+
+  /** A fresh access token for the main app (or `app`). */
+  async accessToken(app: { clientId: string; clientSecret: string } = this.emu): Promise<string> {
+    const res = await this.token({
+      grant_type: "client_credentials",
+      client_id: app.clientId,
+      client_secret: app.clientSecret,
+      scope: `${this.emu.dataverseUrl}/.default`,
+    });
+    if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${res.text}`);
+    return res.json().access_token;
+  }
+
+  /** A Web API call relative to the service root; `token` defaults to a cached main-app token. */
+  async api(method: string, resource: string, options: RequestOptions & { token?: string | null } = {}): Promise<HttpResult> {
+    const token = options.token === undefined ? (this.cachedToken ??= await this.accessToken()) : options.token;
+    const headers: Record<string, string> = { Accept: "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0", ...options.headers };
+    if (token !== null) headers.Authorization = `Bearer ${token}`;
+    return this.request(method, `${this.emu.dataverseUrl}/api/data/v9.2/${resource}`, { ...options, headers });
+  }
+
+  /** The HTTP control API. */
+  async control(method: string, route: string, body?: unknown): Promise<any> {
+    const res = await this.request(method, `${this.emu.dataverseUrl}/_emulator/${route}`, { body: body as object });
+    if (res.status >= 400) throw new Error(`control ${method} ${route}: ${res.status} ${res.text}`);
+    return res.json();
+  }
+
+  /** Forget the cached token (after a reset or invalidation). */
+  forgetToken(): void {
+    this.cachedToken = undefined;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private cachedToken?: string;
+}
+
+export const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The id in an OData-EntityId header. */
+export function idFromEntityId(header: string | string[] | undefined): string {
+  const m = String(header).match(/\(([0-9a-f-]{36})\)$/);
+  if (!m) throw new Error(`no id in OData-EntityId '${header}'`);
+  return m[1];
+}
