@@ -191,6 +191,48 @@ describe("dataverse-update", () => {
 });
 
 describe("the connection", () => {
+  it("sends the OData headers on every request, and a JSON content type with a body", async () => {
+    await loadFlow(emu, [
+      { id: "c", type: "dataverse-create", connection: "conn", table: "accounts", tableType: "str", wires: [["r"]] },
+      { id: "r", type: "dataverse-retrieve", connection: "conn", table: "accounts", tableType: "str", wires: [["out"]] },
+    ]);
+    assert.equal((await run("c", { payload: { name: "Headers" } })).kind, "out");
+    const calls = (await api.requests()).filter((r) => r.server === "dataverse");
+    assert.deepEqual(calls.map((r) => r.method), ["POST", "GET"]);
+    for (const call of calls) {
+      assert.equal(call.headers["odata-maxversion"], "4.0");
+      assert.equal(call.headers["odata-version"], "4.0");
+      assert.equal(call.headers.accept, "application/json");
+      assert.match(call.headers.authorization, /^Bearer /);
+    }
+    assert.equal(calls[0].headers["content-type"], "application/json; charset=utf-8");
+    assert.equal(calls[1].headers["content-type"], undefined);
+    assert.ok(calls[0].path.startsWith("/api/data/v9.2/"));
+  });
+
+  it("takes every connection field from environment variables written as ${NAME}", async () => {
+    const env: Record<string, string> = {
+      DV_TEST_URL: emu.dataverseUrl,
+      DV_TEST_TENANT: emu.tenantId,
+      DV_TEST_CLOUD: "custom",
+      DV_TEST_AUTHORITY: emu.authorityHost,
+      DV_TEST_CLIENT_ID: emu.clientId,
+      DV_TEST_CLIENT_SECRET: emu.clientSecret,
+    };
+    Object.assign(process.env, env);
+    try {
+      await loadFlow(emu, [{ id: "n1", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }], {
+        connection: { id: "conn", type: "dataverse-connection", url: "${DV_TEST_URL}", tenant: "${DV_TEST_TENANT}", cloud: "${DV_TEST_CLOUD}", authority: "${DV_TEST_AUTHORITY}", authType: "secret" },
+        credentials: { conn: { clientId: "${DV_TEST_CLIENT_ID}", clientSecret: "${DV_TEST_CLIENT_SECRET}" } },
+      });
+      const { kind, msg } = await run("n1", {});
+      assert.equal(kind, "out", msg.error?.message);
+      assert.match(msg.payload.UserId, GUID);
+    } finally {
+      for (const name of Object.keys(env)) delete process.env[name];
+    }
+  });
+
   it("makes one token request for many messages, on keep-alive connections", async () => {
     await loadFlow(emu, [{ id: "n1", type: "dataverse-create", connection: "conn", table: "accounts", tableType: "str", wires: [["out"]] }]);
     const done = collect(100);
