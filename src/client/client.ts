@@ -54,6 +54,20 @@ export interface WhoAmI {
 
 export type UpdateMode = "update" | "upsert";
 
+export interface TableInfo {
+  logicalName: string;
+  entitySetName: string;
+  displayName: string;
+  primaryIdAttribute?: string;
+  primaryNameAttribute?: string;
+}
+
+export interface ColumnInfo {
+  logicalName: string;
+  type: string;
+  displayName: string;
+}
+
 interface ApiRequest {
   method: "GET" | "POST" | "PATCH";
   path: string;
@@ -166,6 +180,42 @@ export class DataverseClient {
     return this.writeResult(set, res, "id" in ref ? ref.id : undefined);
   }
 
+  /** The environment's tables that have an entity set (what the table field takes), by display name. */
+  async listTables(): Promise<TableInfo[]> {
+    const res = await this.send({
+      method: "GET",
+      path: "EntityDefinitions?$select=LogicalName,EntitySetName,DisplayName,PrimaryIdAttribute,PrimaryNameAttribute",
+    });
+    const tables = valuesOf(res.body)
+      .filter((t) => typeof t.EntitySetName === "string" && t.EntitySetName)
+      .map((t) => ({
+        logicalName: String(t.LogicalName),
+        entitySetName: String(t.EntitySetName),
+        displayName: labelOf(t.DisplayName) || String(t.LogicalName),
+        ...(t.PrimaryIdAttribute ? { primaryIdAttribute: String(t.PrimaryIdAttribute) } : {}),
+        ...(t.PrimaryNameAttribute ? { primaryNameAttribute: String(t.PrimaryNameAttribute) } : {}),
+      }));
+    return tables.sort((a, b) => a.displayName.localeCompare(b.displayName));
+  }
+
+  /** The columns of a table given by its entity set name, by logical name. */
+  async listColumns(table: unknown): Promise<ColumnInfo[]> {
+    const set = checkTable(table);
+    const found = await this.send({ method: "GET", path: `EntityDefinitions?$select=LogicalName&$filter=EntitySetName eq '${set}'`, table: set });
+    const logicalName = valuesOf(found.body)[0]?.LogicalName;
+    if (typeof logicalName !== "string") {
+      throw new DataverseError({ message: `Table '${set}' does not exist. Use the entity set name (plural, for example accounts)`, status: 404, code: "0x8006088a" });
+    }
+    const res = await this.send({
+      method: "GET",
+      path: `EntityDefinitions(LogicalName='${logicalName}')/Attributes?$select=LogicalName,AttributeType,DisplayName`,
+      table: set,
+    });
+    return valuesOf(res.body)
+      .map((a) => ({ logicalName: String(a.LogicalName), type: String(a.AttributeType ?? ""), displayName: labelOf(a.DisplayName) || String(a.LogicalName) }))
+      .sort((a, b) => a.logicalName.localeCompare(b.logicalName));
+  }
+
   /** Stops all work: later calls fail with a clear error and keep-alive sockets are closed. */
   close(): void {
     this.closed = true;
@@ -249,6 +299,17 @@ export class DataverseClient {
 
 function preferReturn(returnRow: boolean | undefined): Record<string, string> {
   return returnRow ? { Prefer: "return=representation" } : {};
+}
+
+function valuesOf(body: unknown): Array<Record<string, unknown>> {
+  const value = (body as { value?: unknown } | undefined)?.value;
+  return Array.isArray(value) ? value : [];
+}
+
+/** Metadata labels: {"UserLocalizedLabel": {"Label": "Account"}}. */
+function labelOf(label: unknown): string {
+  const text = (label as { UserLocalizedLabel?: { Label?: unknown } } | undefined)?.UserLocalizedLabel?.Label;
+  return typeof text === "string" ? text : "";
 }
 
 function asRow(body: unknown): Row {
