@@ -13,7 +13,14 @@ interface ConnectionConfig extends NodeDef {
   authority: string;
   authType: string;
   tls: string;
+  concurrency?: number | string;
+  queueLimit?: number | string;
+  maxThrottleWait?: number | string;
+  maxRetries?: number | string;
+  timeout?: number | string;
 }
+
+const THROTTLED = "node-red-contrib-dataverse/dataverse-connection:dataverse-connection.status.throttled";
 
 interface TlsConfigNode extends Node {
   addTLSOptions(options: Record<string, unknown>): Record<string, unknown>;
@@ -22,6 +29,24 @@ interface TlsConfigNode extends Node {
 export = function (RED: NodeAPI): void {
   function DataverseConnectionNode(this: ConnectionNode, config: ConnectionConfig): void {
     RED.nodes.createNode(this, config);
+    const node = this;
+    node.users = new Set();
+    let countdown: NodeJS.Timeout | undefined;
+    const showPause = () => {
+      const seconds = Math.max(0, Math.ceil(((node.pausedUntil ?? 0) - Date.now()) / 1000));
+      for (const user of node.users) user.status({ fill: "yellow", shape: "ring", text: RED._(THROTTLED, { seconds }) });
+    };
+    // Dataverse's limits are per user: one 429 pauses the whole connection, and every node shows it.
+    const onPause = (resumeAt: number | undefined) => {
+      node.pausedUntil = resumeAt;
+      clearInterval(countdown);
+      if (resumeAt) {
+        showPause();
+        countdown = setInterval(showPause, 1000);
+      } else {
+        for (const user of node.users) user.status({});
+      }
+    };
     const settings: Partial<ConnectionSettings> = {
       url: config.url,
       tenant: config.tenant,
@@ -31,17 +56,29 @@ export = function (RED: NodeAPI): void {
       clientId: this.credentials?.clientId,
       clientSecret: this.credentials?.clientSecret,
       tls: tlsOptions(config.tls),
+      concurrency: optionalNumber(config.concurrency),
+      queueLimit: optionalNumber(config.queueLimit),
+      maxRetries: optionalNumber(config.maxRetries),
+      maxThrottleWaitMs: optionalNumber(config.maxThrottleWait, 1000),
+      timeoutMs: optionalNumber(config.timeout, 1000),
     };
     try {
       checkConnectionSettings(settings);
-      this.client = new DataverseClient(settings as ConnectionSettings);
+      node.client = new DataverseClient(settings as ConnectionSettings, { onPause });
     } catch (err) {
-      this.problem = asDataverseError(err);
+      node.problem = asDataverseError(err);
     }
-    this.on("close", (_removed: boolean, done: () => void) => {
-      this.client?.close();
-      done();
+    node.on("close", (_removed: boolean, done: () => void) => {
+      clearInterval(countdown);
+      const closing = node.client?.close() ?? Promise.resolve();
+      closing.then(() => done(), () => done());
     });
+  }
+
+  /** A number setting; empty means the default. `${ENV}` values arrive here already substituted. */
+  function optionalNumber(value: unknown, scale = 1): number | undefined {
+    if (value === undefined || value === null || String(value).trim() === "") return undefined;
+    return Number(value) * scale;
   }
 
   function tlsOptions(tlsNodeId: string | undefined): TlsOptions | undefined {

@@ -5,8 +5,8 @@ import { registerActionNode } from "./shared/action-node";
 export = function (RED: NodeAPI): void {
   registerActionNode(RED, "dataverse-create", {
     defaults: { row: { value: "payload", type: "msg" } },
-    async run(client, _msg, input, config) {
-      return client.create(await input("table"), await input("row"), { returnRow: config.returnRow === true });
+    async run(client, _msg, input, config, signal) {
+      return client.create(await input("table"), await input("row"), { returnRow: config.returnRow === true, signal });
     },
     output(msg, result, config) {
       if (result.rowId) msg.rowId = result.rowId;

@@ -5,10 +5,11 @@ import { registerActionNode } from "./shared/action-node";
 export = function (RED: NodeAPI): void {
   registerActionNode(RED, "dataverse-retrieve", {
     defaults: { rowId: { value: "rowId", type: "msg" } },
-    async run(client, _msg, input) {
+    async run(client, _msg, input, _config, signal) {
       return client.retrieve(await input("table"), await input("rowId"), {
         select: await input("select"),
         expand: await input("expand"),
+        signal,
       });
     },
     output(msg, result) {

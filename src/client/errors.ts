@@ -175,12 +175,13 @@ export function fromSignInError(err: unknown, ctx: SignInContext, lastErrorRespo
   const described = typeof answered.error_description === "string" ? answered.error_description : "";
   const text = `${e.errorMessage ?? ""} ${e.message ?? ""} ${described}`;
   const aadsts = /AADSTS(\d+)/.exec(text)?.[1];
-  const status = typeof e.status === "number" ? e.status : (lastErrorResponse?.status ?? 0);
+  // The status on the wire wins: the network client may show msal a 400 for a 429/5xx.
+  const status = lastErrorResponse?.status ?? (typeof e.status === "number" ? e.status : 0);
+  const retryable = status === 429 || status >= 500;
   if (aadsts) {
     const advice = AADSTS_ADVICE[aadsts]?.(ctx) ?? `Sign-in failed: ${firstLine(text.slice(text.indexOf("AADSTS")))}`;
-    return new DataverseError({ message: `${advice} (AADSTS${aadsts})`, status, code: `AADSTS${aadsts}` });
+    return new DataverseError({ message: `${advice} (AADSTS${aadsts})`, status, code: `AADSTS${aadsts}`, retryable });
   }
-  const retryable = status === 429 || status >= 500;
   const what = e.errorCode ? `${e.errorCode}: ${firstLine(e.errorMessage || e.message || "")}` : firstLine(e.message || String(err));
   return new DataverseError({
     message: `Sign-in at ${ctx.authorityHost} failed (${what})`,

@@ -20,10 +20,12 @@ export interface TokenProviderOptions {
 
 /** Renew this long before expiry (at most 5 minutes, at most a tenth of the token's lifetime). */
 const MAX_RENEW_EARLY_MS = 5 * 60_000;
+/** A token this close to expiry is not handed out: it could expire on the way. */
+const EXPIRY_SAFETY_MS = 30_000;
 
 export class TokenProvider {
   private readonly cca: ConfidentialClientApplication;
-  private cached?: { token: string; renewAt: number };
+  private cached?: { token: string; renewAt: number; expiresAt: number };
   private pending?: Promise<string>;
   private lastTransportError: unknown;
   private lastErrorResponse?: { status: number; body: unknown };
@@ -49,8 +51,23 @@ export class TokenProvider {
     });
   }
 
+  /**
+   * The current token. Shortly before it expires a new one is requested in the background while the
+   * old one is still handed out, so no request waits on the token endpoint at expiry.
+   */
   getToken(): Promise<string> {
-    if (this.cached && Date.now() < this.cached.renewAt) return Promise.resolve(this.cached.token);
+    const now = Date.now();
+    const cached = this.cached;
+    if (cached && now < cached.renewAt) return Promise.resolve(cached.token);
+    const renewal = this.renew();
+    if (cached && now < cached.expiresAt - EXPIRY_SAFETY_MS) {
+      renewal.catch(() => undefined); // a failed early renewal is tried again by the next caller
+      return Promise.resolve(cached.token);
+    }
+    return renewal;
+  }
+
+  private renew(): Promise<string> {
     this.pending ??= this.requestToken().finally(() => (this.pending = undefined));
     return this.pending;
   }
@@ -78,7 +95,7 @@ export class TokenProvider {
     if (!result?.accessToken) throw fromSignInError(new Error("the sign-in endpoint returned no access token"), this.options.signIn);
     const expiresAt = result.expiresOn ? result.expiresOn.getTime() : sentAt + 60_000;
     const renewEarly = Math.min(MAX_RENEW_EARLY_MS, (expiresAt - sentAt) / 10);
-    this.cached = { token: result.accessToken, renewAt: expiresAt - renewEarly };
+    this.cached = { token: result.accessToken, renewAt: expiresAt - renewEarly, expiresAt };
     return result.accessToken;
   }
 }

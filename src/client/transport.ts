@@ -78,8 +78,13 @@ export function msalNetworkClient(http: AxiosInstance, observer: NetworkObserver
         transformResponse: (data: unknown) => data,
       });
       const body = parseTokenBody(response);
-      if (response.status >= 400) observer.onErrorResponse(response.status, body);
-      return { status: response.status, headers: flattenHeaders(response.headers), body: body as T };
+      if (response.status < 400) return { status: response.status, headers: flattenHeaders(response.headers), body: body as T };
+      observer.onErrorResponse(response.status, body);
+      // For a 429 or 5xx msal would remember a throttle and fail every request client-side for up to
+      // 60 s; our scheduler does the backing off, so msal sees a plain error (the real status was reported).
+      const throttling = response.status === 429 || response.status >= 500;
+      const { "retry-after": _retryAfter, ...headers } = flattenHeaders(response.headers);
+      return { status: throttling ? 400 : response.status, headers: throttling ? headers : flattenHeaders(response.headers), body: body as T };
     } catch (err) {
       observer.onTransportError(err);
       throw err;

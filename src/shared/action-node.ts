@@ -20,12 +20,14 @@ export type ReadInput = (name: string) => Promise<unknown>;
 export interface ActionNodeSpec {
   /** Where a TypedInput property reads from when the flow does not say (older or hand-written flows). */
   defaults?: Record<string, { value: string; type: string }>;
-  run(client: DataverseClient, msg: Message, input: ReadInput, config: ActionNodeConfig): Promise<DataverseResult<unknown>>;
+  run(client: DataverseClient, msg: Message, input: ReadInput, config: ActionNodeConfig, signal: AbortSignal): Promise<DataverseResult<unknown>>;
   /** Writes the result into the message (payload, rowId); msg.dataverse is written for every node. */
   output(msg: Message, result: DataverseResult<unknown>, config: ActionNodeConfig): void;
 }
 
 const CATALOGUE = "node-red-contrib-dataverse/dataverse-connection:dataverse-connection.status.";
+/** How long a stopping node waits for its messages in flight before it lets Node-RED go on. */
+const CLOSE_WAIT_MS = 10_000;
 
 export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeSpec): void {
   const text = (key: string) => RED._(CATALOGUE + key);
@@ -36,6 +38,11 @@ export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeS
     const connection = RED.nodes.getNode(config.connection) as ConnectionNode | null;
     const unusable = connectionProblem(connection);
     node.status(unusable ? { fill: "grey", shape: "ring", text: text(connection ? "incomplete" : "noConnection") } : {});
+    connection?.users?.add(node);
+    // While the connection is paused by service protection, the connection's status text stays up.
+    const showStatus = (status: NodeStatus) => connection?.pausedUntil || node.status(status);
+    const stopping = new AbortController();
+    const inFlight = new Set<Promise<void>>();
 
     const readInput: (msg: Message) => ReadInput = (msg) => (name) => evaluate(RED, node, sourceOf(config, name, spec.defaults), name, msg);
 
@@ -45,25 +52,39 @@ export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeS
         done(unusable);
         return;
       }
-      node.status({ fill: "blue", shape: "dot", text: text("requesting") });
-      spec
-        .run(connection!.client!, msg, readInput(msg), config)
+      showStatus({ fill: "blue", shape: "dot", text: text("requesting") });
+      const handled = spec
+        .run(connection!.client!, msg, readInput(msg), config, stopping.signal)
         .then(
           (result) => {
             spec.output(msg, result, config);
             msg.dataverse = resultSummary(result);
-            node.status({ fill: "green", shape: "dot", text: text("done") });
+            showStatus({ fill: "green", shape: "dot", text: text("done") });
             send(msg);
             done();
           },
           (err: unknown) => {
             const error = withSource(asDataverseError(err), (name) => sourceOf(config, name, spec.defaults));
             msg.dataverse = error.toJSON();
-            node.status({ fill: "red", shape: "ring", text: `${text("error")} ${error.status || error.code}`.trim() } as NodeStatus);
+            showStatus({ fill: "red", shape: "ring", text: `${text("error")} ${error.status || error.code}`.trim() });
             done(error);
           },
         )
         .catch((err: unknown) => done(asDataverseError(err)));
+      inFlight.add(handled);
+      void handled.finally(() => inFlight.delete(handled));
+    });
+
+    // Messages still waiting end at once ("not sent"); those in flight get a while to finish.
+    node.on("close", (_removed: boolean, done: () => void) => {
+      stopping.abort();
+      connection?.users?.delete(node);
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+      void Promise.race([Promise.allSettled([...inFlight]), waited]).then(() => {
+        clearTimeout(timer);
+        done();
+      });
     });
   }
 

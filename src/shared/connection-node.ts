@@ -11,4 +11,8 @@ export interface ConnectionNode extends Node<ConnectionCredentials> {
   /** Why this connection cannot be used (a missing or invalid setting), if so. */
   problem?: DataverseError;
   client?: DataverseClient;
+  /** When the connection resumes after a service protection pause, while paused. */
+  pausedUntil?: number;
+  /** Nodes using this connection, whose status shows the pause. */
+  users: Set<Node>;
 }

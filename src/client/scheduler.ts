@@ -1,0 +1,270 @@
+/**
+ * One request scheduler per connection: at most `concurrency` requests at a time, a bounded FIFO queue
+ * behind them, the whole connection paused when Dataverse throttles (its limits are per user, so one
+ * request's 429 is everyone's), and transient failures retried with exponential backoff and jitter.
+ * Every job ends exactly once: resolved, rejected, or rejected by close().
+ */
+import { DataverseError, ErrorCodes } from "./errors";
+
+export interface SchedulerOptions {
+  /** Requests in flight at most (lowered further by Dataverse's x-ms-dop-hint). */
+  concurrency: number;
+  /** Messages waiting at most; one more is refused at once. */
+  queueLimit: number;
+  /** How long one job may spend waiting on service protection pauses before it gives up. */
+  maxThrottleWaitMs: number;
+  /** Retries of transient failures per job. */
+  maxRetries: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Told when the connection pauses (resume time) and resumes (undefined). */
+  onPause?: (resumeAt: number | undefined) => void;
+}
+
+/** What one attempt of a job came to. Failures that must not be retried are thrown instead. */
+export type AttemptOutcome<T> =
+  | { ok: T }
+  | { throttled: DataverseError; retryAfterMs: number }
+  | { transient: DataverseError; retryAfterMs?: number };
+
+export type Attempt<T> = (signal: AbortSignal) => Promise<AttemptOutcome<T>>;
+
+interface Job {
+  attempt: Attempt<unknown>;
+  resolve(value: unknown): void;
+  reject(error: DataverseError): void;
+  settled: boolean;
+  retries: number;
+  firstThrottledAt?: number;
+  controller?: AbortController;
+  retryTimer?: NodeJS.Timeout;
+  detach?: () => void;
+}
+
+const DEFAULT_THROTTLE_WAIT_MS = 5_000;
+
+export class RequestScheduler {
+  private readonly queue: Job[] = [];
+  private readonly active = new Set<Job>();
+  private readonly waiting = new Set<Job>();
+  private pausedUntil = 0;
+  private pauseTimer?: NodeJS.Timeout;
+  private dopHint?: number;
+  private closing = false;
+  /** Highest number of requests in flight at once, for tests and benchmarks. */
+  peakActive = 0;
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  get limit(): number {
+    return Math.max(1, Math.min(this.options.concurrency, this.dopHint ?? Number.POSITIVE_INFINITY));
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Dataverse's suggested degree of parallelism: never exceed it. */
+  setDopHint(value: number): void {
+    if (Number.isInteger(value) && value > 0 && value !== this.dopHint) {
+      this.dopHint = value;
+      this.pump();
+    }
+  }
+
+  /**
+   * Runs a job. `signal` is the caller's way to withdraw it (a node being stopped): a job still
+   * waiting is rejected at once; one in flight is left to finish, bounded by the request timeout.
+   */
+  run<T>(attempt: Attempt<T>, signal?: AbortSignal): Promise<T> {
+    if (this.closing) return Promise.reject(notSent());
+    if (signal?.aborted) return Promise.reject(notSent());
+    if (this.queue.length >= this.options.queueLimit) {
+      return Promise.reject(
+        new DataverseError({
+          message: `Queue full: ${this.options.queueLimit} messages are already waiting for this Dataverse connection. Slow the flow down, or raise the connection's queue limit`,
+          code: "QueueFull",
+          retryable: true,
+        }),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      const job: Job = { attempt, resolve: resolve as (v: unknown) => void, reject, settled: false, retries: 0 };
+      if (signal) {
+        const withdraw = () => this.withdraw(job);
+        signal.addEventListener("abort", withdraw, { once: true });
+        job.detach = () => signal.removeEventListener("abort", withdraw);
+      }
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  /**
+   * Stops taking work and ends every job: waiting ones at once (never sent), in-flight ones after
+   * they finish or `graceMs` passes, whichever is first. Resolves when no job is left.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.pauseTimer);
+    for (const job of [...this.queue, ...this.waiting]) this.settle(job, notSent());
+    this.queue.length = 0;
+    if (this.active.size > 0) {
+      const finished = Promise.all([...this.active].map((job) => new Promise<void>((r) => (job.detach = chain(job.detach, r)))));
+      let graceTimer: NodeJS.Timeout | undefined;
+      await Promise.race([finished, new Promise<void>((r) => (graceTimer = setTimeout(r, graceMs)))]);
+      clearTimeout(graceTimer);
+      for (const job of this.active) {
+        job.controller?.abort();
+        this.settle(job, abortedInFlight());
+      }
+      this.active.clear();
+    }
+    this.options.onPause?.(undefined);
+  }
+
+  private pump(): void {
+    while (!this.closing && Date.now() >= this.pausedUntil && this.active.size < this.limit && this.queue.length > 0) {
+      this.start(this.queue.shift()!);
+    }
+  }
+
+  private start(job: Job): void {
+    this.active.add(job);
+    this.peakActive = Math.max(this.peakActive, this.active.size);
+    job.controller = new AbortController();
+    job
+      .attempt(job.controller.signal)
+      .then(
+        (outcome) => this.handle(job, outcome),
+        (err: unknown) => this.settle(job, err instanceof DataverseError ? err : unexpected(err)),
+      )
+      .finally(() => {
+        this.active.delete(job);
+        this.pump();
+      });
+  }
+
+  private handle(job: Job, outcome: AttemptOutcome<unknown>): void {
+    if (job.settled) return;
+    if ("ok" in outcome) {
+      this.settle(job, undefined, outcome.ok);
+    } else if (this.closing) {
+      this.settle(job, "throttled" in outcome ? outcome.throttled : outcome.transient); // no retries once closing
+    } else if ("throttled" in outcome) {
+      this.throttled(job, outcome.throttled, outcome.retryAfterMs);
+    } else {
+      this.transient(job, outcome.transient, outcome.retryAfterMs);
+    }
+  }
+
+  private throttled(job: Job, error: DataverseError, retryAfterMs: number): void {
+    const now = Date.now();
+    const wait = retryAfterMs > 0 ? retryAfterMs : DEFAULT_THROTTLE_WAIT_MS;
+    job.firstThrottledAt ??= now;
+    if (now + wait - job.firstThrottledAt > this.options.maxThrottleWaitMs) {
+      const waited = Math.round((now - job.firstThrottledAt) / 1000);
+      this.settle(
+        job,
+        new DataverseError({
+          message: `Gave up after ${waited} s of Dataverse service protection pauses (the connection's limit is ${Math.round(this.options.maxThrottleWaitMs / 1000)} s): ${error.message}`,
+          status: error.status,
+          code: error.code,
+          requestId: error.requestId,
+          retryable: true,
+        }),
+      );
+      return;
+    }
+    this.pauseUntil(now + wait);
+    this.queue.unshift(job); // it keeps its place at the front
+  }
+
+  private transient(job: Job, error: DataverseError, retryAfterMs?: number): void {
+    if (job.retries >= this.options.maxRetries) {
+      const tries = job.retries + 1;
+      this.settle(
+        job,
+        new DataverseError({
+          message: `${error.message} (gave up after ${tries} ${tries === 1 ? "try" : "tries"})`,
+          status: error.status,
+          code: error.code,
+          requestId: error.requestId,
+          retryable: true,
+        }),
+      );
+      return;
+    }
+    job.retries++;
+    this.waiting.add(job);
+    job.retryTimer = setTimeout(() => {
+      this.waiting.delete(job);
+      if (job.settled) return;
+      this.queue.unshift(job);
+      this.pump();
+    }, retryAfterMs ?? this.backoff(job.retries));
+  }
+
+  /** Exponential backoff with equal jitter: half fixed, half random. */
+  private backoff(retry: number): number {
+    const base = this.options.backoffBaseMs ?? 500;
+    const ceiling = Math.min(this.options.backoffMaxMs ?? 30_000, base * 2 ** (retry - 1));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  private pauseUntil(resumeAt: number): void {
+    if (resumeAt <= this.pausedUntil) return;
+    this.pausedUntil = resumeAt;
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = setTimeout(() => {
+      this.pausedUntil = 0;
+      this.options.onPause?.(undefined);
+      this.pump();
+    }, resumeAt - Date.now());
+    this.options.onPause?.(resumeAt);
+  }
+
+  /** A job withdrawn by its caller: if it has not started, it ends now, unsent. */
+  private withdraw(job: Job): void {
+    const index = this.queue.indexOf(job);
+    if (index >= 0) this.queue.splice(index, 1);
+    if (index >= 0 || this.waiting.has(job)) this.settle(job, notSent());
+  }
+
+  private settle(job: Job, error: DataverseError | undefined, value?: unknown): void {
+    if (job.settled) return;
+    job.settled = true;
+    clearTimeout(job.retryTimer);
+    this.waiting.delete(job);
+    job.detach?.();
+    if (error) job.reject(error);
+    else job.resolve(value);
+  }
+}
+
+function chain(first: (() => void) | undefined, second: () => void): () => void {
+  return () => {
+    first?.();
+    second();
+  };
+}
+
+function notSent(): DataverseError {
+  return new DataverseError({
+    message: "Not sent: the Dataverse connection was closed (flows stopped or redeployed) before this message's turn. It is safe to send it again",
+    code: ErrorCodes.closed,
+    retryable: true,
+  });
+}
+
+function abortedInFlight(): DataverseError {
+  return new DataverseError({
+    message: "The Dataverse connection was closed (flows stopped or redeployed) while this request was in flight; Dataverse may or may not have applied it",
+    code: ErrorCodes.closed,
+    retryable: true,
+  });
+}
+
+function unexpected(err: unknown): DataverseError {
+  return new DataverseError({ message: `Unexpected error: ${err instanceof Error ? err.message : String(err)}`, code: ErrorCodes.unexpected });
+}
