@@ -4,6 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { checkConnectionSettings, DataverseClient, asDataverseError, type ConnectionSettings, type TlsOptions } from "./client";
+import { registerAdminApi } from "./shared/admin-api";
 import type { ConnectionNode } from "./shared/connection-node";
 
 interface ConnectionConfig extends NodeDef {
@@ -27,6 +28,7 @@ interface TlsConfigNode extends Node {
 }
 
 export = function (RED: NodeAPI): void {
+  registerAdminApi(RED);
   function DataverseConnectionNode(this: ConnectionNode, config: ConnectionConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
