@@ -135,6 +135,8 @@ export function control(emu: RunningEmulator) {
     clearRequests: () => call("DELETE", "requests"),
     invalidateTokens: () => call("POST", "tokens/invalidate"),
     stats: () => call("GET", "stats"),
+    resetStats: () => call("DELETE", "stats"),
+    faults: (): Promise<Msg[]> => call("GET", "faults").then((r) => (Array.isArray(r) ? r : r.faults ?? r.value)),
     setConfig: (config: Record<string, unknown>) => call("PATCH", "config", config),
     addFault: (fault: Record<string, unknown>) => call("POST", "faults", fault),
     clearFaults: () => call("DELETE", "faults"),
