@@ -73,3 +73,17 @@ test("a token endpoint error is mapped, and the next call tries again", async ()
   assert.match(await tokens.getToken(), /^token-/);
   assert.equal(posts(), 2);
 });
+
+test("shortly before expiry a new token is fetched in the background while the old one is still handed out", async (t) => {
+  let now = Date.now();
+  t.mock.method(Date, "now", () => now);
+  const { tokens, posts } = provider(success);
+  const first = await tokens.getToken();
+  now += 3599_000 - 200_000; // inside the renewal window (5 minutes before expiry), not yet expired
+  assert.equal(await tokens.getToken(), first, "callers do not wait for the renewal");
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(posts(), 2);
+  const renewed = await tokens.getToken();
+  assert.notEqual(renewed, first);
+  assert.equal(posts(), 2);
+});
