@@ -183,19 +183,9 @@ export class DataverseClient {
     });
   }
 
-  /** Requests waiting for their turn now. */
-  get queued(): number {
-    return this.scheduler.queued;
-  }
-
   /** Most requests in flight at once so far. */
   get peakConcurrency(): number {
     return this.scheduler.peakActive;
-  }
-
-  /** Token requests made so far (one per token lifetime, whatever the load). */
-  get tokenRequestCount(): number {
-    return this.tokens.requestCount;
   }
 
   async whoAmI(options: CallOptions = {}): Promise<DataverseResult<WhoAmI>> {
@@ -224,17 +214,23 @@ export class DataverseClient {
     const set = checkTable(table);
     let body = checkRow(row);
     const idColumn = await this.primaryIdAttribute(set, options.signal);
-    const given = idColumn ? body[idColumn] : undefined;
-    const id = typeof given === "string" && isGuid(given) ? given.toLowerCase() : idColumn && given === undefined ? randomUUID() : undefined;
-    if (idColumn && id && given === undefined) body = { ...body, [idColumn]: id };
-    const headers = preferReturn(options.returnRow);
+    let id: string | undefined;
+    if (idColumn) {
+      const given = body[idColumn];
+      if (given === undefined) {
+        id = randomUUID();
+        body = { ...body, [idColumn]: id };
+      } else if (typeof given === "string" && isGuid(given)) {
+        id = given.toLowerCase();
+      }
+    }
     const res = await this.send(
       {
         method: "POST",
         path: set,
         body,
         table: set,
-        headers,
+        headers: preferReturn(options.returnRow),
         idempotent: id !== undefined,
         confirmAfter412: id ? (token, signal) => this.confirmCreated(set, id, options.returnRow === true, token, signal) : undefined,
       },

@@ -60,10 +60,6 @@ export class RequestScheduler {
     return Math.max(1, Math.min(this.options.concurrency, this.dopHint ?? Number.POSITIVE_INFINITY));
   }
 
-  get queued(): number {
-    return this.queue.length;
-  }
-
   /** Dataverse's suggested degree of parallelism: never exceed it. */
   setDopHint(value: number): void {
     if (Number.isInteger(value) && value > 0 && value !== this.dopHint) {

@@ -29,8 +29,6 @@ export class TokenProvider {
   private pending?: Promise<string>;
   private lastTransportError: unknown;
   private lastErrorResponse?: { status: number; body: unknown };
-  /** Token requests sent to the sign-in endpoint, for status and tests. */
-  requestCount = 0;
 
   constructor(private readonly options: TokenProviderOptions) {
     this.cca = new ConfidentialClientApplication({
@@ -83,7 +81,6 @@ export class TokenProvider {
   private async requestToken(): Promise<string> {
     this.lastTransportError = undefined;
     this.lastErrorResponse = undefined;
-    this.requestCount++;
     const sentAt = Date.now();
     let result;
     try {
