@@ -7,12 +7,22 @@ import { collect, connectionNode, control, helper, loadFlow, type Msg, type Outc
 
 let emu: RunningEmulator;
 let api: ReturnType<typeof control>;
+const escaped: unknown[] = [];
+const recordEscape = (reason: unknown) => escaped.push(reason);
 
 before(async () => {
   emu = await startTestEmulator();
   api = control(emu);
+  process.on("unhandledRejection", recordEscape);
+  process.on("uncaughtException", recordEscape);
 });
-after(() => emu.close());
+after(async () => {
+  await emu.close();
+  process.off("unhandledRejection", recordEscape);
+  process.off("uncaughtException", recordEscape);
+  // An error escaping a handler would have taken Node-RED down.
+  assert.deepEqual(escaped.map(String), [], "no unhandled rejection or exception in any path");
+});
 beforeEach(async () => {
   await api.reset();
   await api.setConfig({ requestLimit: 1_000_000, executionTimeLimitMs: 1e9 });
