@@ -5,9 +5,10 @@
  * `npm start -- --reset-flows` puts the examples back.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { emulatorEnv, startEmulator, writeTrustBundle } from "../emulator";
+import { exampleFlows } from "./example-flows";
 
 const root = path.resolve(__dirname, "..");
 const userDir = path.join(root, ".run", "node-red");
@@ -63,17 +64,8 @@ module.exports = {
   );
   const flowFile = path.join(userDir, "flows.json");
   if (existsSync(flowFile) && !resetFlows) return;
-  const flows = new Map<string, Record<string, unknown>>();
-  const credentials: Record<string, unknown> = {};
-  const examples = path.join(root, "examples");
-  for (const file of readdirSync(examples).filter((f) => f.endsWith(".json")).sort()) {
-    for (const node of JSON.parse(readFileSync(path.join(examples, file), "utf8")) as Array<Record<string, unknown>>) {
-      const { credentials: nodeCredentials, ...rest } = node;
-      if (nodeCredentials) credentials[String(node.id)] = nodeCredentials;
-      flows.set(String(node.id), rest); // the examples share one connection node
-    }
-  }
-  writeFileSync(flowFile, JSON.stringify([...flows.values()], null, 2));
+  const { flows, credentials } = exampleFlows(path.join(root, "examples"));
+  writeFileSync(flowFile, JSON.stringify(flows, null, 2));
   writeFileSync(path.join(userDir, "flows_cred.json"), JSON.stringify(credentials, null, 2));
 }
 

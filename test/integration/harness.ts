@@ -6,12 +6,13 @@
 import https from "node:https";
 import helper from "node-red-node-test-helper";
 import { startEmulator, type RunningEmulator } from "../../emulator";
+import { nodeRedMain, nodeRedRequire } from "../node-red";
 
 export { helper };
 
 // The compiled files Node-RED itself loads (npm test builds first), and the core change node.
 export const nodes = [
-  require("@node-red/nodes/core/function/15-change.js"),
+  nodeRedRequire("@node-red/nodes/core/function/15-change.js"),
   require("../../nodes/dataverse-connection.js"),
   require("../../nodes/dataverse-whoami.js"),
   require("../../nodes/dataverse-retrieve.js"),
@@ -19,7 +20,8 @@ export const nodes = [
   require("../../nodes/dataverse-update.js"),
 ];
 
-helper.init(require.resolve("node-red"));
+// Node-RED 4 from the root, or the Node-RED of npm test's second pass (test/node-red.ts).
+helper.init(nodeRedMain);
 
 export function startTestEmulator(): Promise<RunningEmulator> {
   return startEmulator({ caDir: process.env.DATAVERSE_TEST_CA_DIR, quiet: true });

@@ -2,19 +2,15 @@
 // icons, help and examples.
 import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { installInUserDir, pack, startNodeRed, type Packed, type RunningNodeRed } from "../installed-node-red";
 
-const root = path.resolve(__dirname, "../..");
-const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 const types = ["dataverse-connection", "dataverse-whoami", "dataverse-retrieve", "dataverse-create", "dataverse-update"];
-// Child processes run as a user's would: without the test runner's TypeScript loader.
-const { NODE_OPTIONS: _loader, ...plainEnv } = process.env;
 let work: string;
-let nodeRed: ChildProcess | undefined;
+let packed: Packed | undefined;
+let nodeRed: RunningNodeRed | undefined;
 let base = "";
 let installedUserDir = "";
 
@@ -22,16 +18,13 @@ before(() => {
   work = mkdtempSync(path.join(os.tmpdir(), "dataverse-pack-"));
 });
 after(async () => {
-  if (nodeRed && nodeRed.exitCode === null) {
-    nodeRed.kill("SIGINT");
-    await new Promise((r) => nodeRed!.once("exit", r));
-  }
+  await nodeRed?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
 it("npm pack ships the compiled nodes, editor files, icons and examples, and nothing else", () => {
-  const [packed] = JSON.parse(execFileSync(npm, ["pack", "--json", "--pack-destination", work], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: plainEnv }));
-  const files: string[] = packed.files.map((f: { path: string }) => f.path);
+  packed = pack(work);
+  const files = packed.files;
   for (const type of types) {
     assert.ok(files.includes(`nodes/${type}.js`), `${type}.js is packed`);
     assert.ok(files.includes(`nodes/${type}.html`), `${type}.html is packed`);
@@ -40,29 +33,23 @@ it("npm pack ships the compiled nodes, editor files, icons and examples, and not
   assert.ok(files.some((f) => f.startsWith("nodes/icons/") && f.endsWith(".svg")));
   assert.ok(files.some((f) => f.startsWith("nodes/client/")));
   assert.ok(files.some((f) => f.startsWith("examples/") && f.endsWith(".json")));
+  assert.ok(files.includes("resources/dataverse-editor.js"), "the shared editor code is packed");
   assert.ok(!files.some((f) => /^(src|test|emulator|scripts|bench)\//.test(f)), "no sources or tests are packed");
 });
 
 it("installs into a fresh user dir and Node-RED loads its five types with icons", async () => {
-  const tarball = readdirSync(work).find((f) => f.endsWith(".tgz"));
-  assert.ok(tarball, "the tarball exists");
+  assert.ok(packed, "the tarball exists");
   const userDir = path.join(work, "userdir");
-  mkdirSync(userDir);
-  writeFileSync(path.join(userDir, "package.json"), JSON.stringify({ name: "node-red-project", private: true }));
-  execFileSync(npm, ["install", "--no-audit", "--no-fund", "--prefer-offline", path.join(work, tarball)], { cwd: userDir, stdio: "ignore", env: plainEnv });
-
-  const port = await freePort();
-  writeFileSync(
-    path.join(userDir, "settings.js"),
-    `module.exports = { uiHost: "127.0.0.1", uiPort: ${port}, flowFile: "flows.json", credentialSecret: "pack-test-key", telemetry: { enabled: false }, editorTheme: { tours: false }, logging: { console: { level: "warn" } } };`,
-  );
-  nodeRed = spawn(process.execPath, [require.resolve("node-red/red.js"), "-u", userDir], { stdio: "ignore", env: plainEnv });
-  base = `http://127.0.0.1:${port}`;
-  installedUserDir = userDir;
-  const nodeSets = await poll(async () => {
-    const res = await fetch(`${base}/nodes`, { headers: { Accept: "application/json" } });
-    return res.ok ? ((await res.json()) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>) : undefined;
+  installInUserDir(packed.tarball, userDir);
+  nodeRed = await startNodeRed(userDir, {
+    credentialSecret: "pack-test-key",
+    telemetry: { enabled: false },
+    editorTheme: { tours: false },
+    logging: { console: { level: "warn" } },
   });
+  base = nodeRed.base;
+  installedUserDir = userDir;
+  const nodeSets = (await (await fetch(`${base}/nodes`, { headers: { Accept: "application/json" } })).json()) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>;
   const ours = nodeSets.filter((s) => s.module === "node-red-contrib-dataverse");
   assert.deepEqual(ours.flatMap((s) => s.types).sort(), [...types].sort());
   for (const set of ours) assert.ok(set.enabled && !set.err, `${set.types} loaded: ${set.err ?? ""}`);
@@ -70,6 +57,9 @@ it("installs into a fresh user dir and Node-RED loads its five types with icons"
   assert.ok((icons["node-red-contrib-dataverse"] ?? []).some((i) => i.endsWith(".svg")), "module icons are registered");
   const html = await (await fetch(`${base}/nodes`, { headers: { Accept: "text/html" } })).text();
   for (const type of types) assert.ok(html.includes(`data-template-name="${type}"`), `${type} editor template is served`);
+  const editorJs = await fetch(`${base}/resources/node-red-contrib-dataverse/dataverse-editor.js`);
+  assert.equal(editorJs.status, 200, "resources/ is served to the editor");
+  assert.match(await editorJs.text(), /window\.DataverseEditor = /);
 });
 
 it("a deployed connection keeps its secret out of the exported flow, the admin API and the flow file", async () => {
@@ -91,25 +81,3 @@ it("a deployed connection keeps its secret out of the exported flow, the admin A
     assert.ok(!readFileSync(path.join(installedUserDir, file), "utf8").includes(secret), `${file} holds no plain secret`);
   }
 });
-
-async function poll<T>(fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > until) throw new Error("Node-RED did not start in time");
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}

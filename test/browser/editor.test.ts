@@ -1,0 +1,358 @@
+// The editor in a real browser (Chromium through playwright-core) against a real Node-RED with the
+// packed package installed, the nodes pointed at the emulator: palette and icons, every dialog, a
+// connection made with the add button and checked with Test connection, the table and column
+// suggestions, deploy, an export without secrets, and the example flows imported from the menu and run.
+// Skipped when there is no Chromium (CHROMIUM_PATH, default /usr/bin/chromium); .ci/run installs it.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type BrowserContext, type Locator, type Page } from "playwright-core";
+import { emulatorEnv, startEmulator, writeTrustBundle, type RunningEmulator } from "../../emulator";
+import { exampleFlows } from "../../scripts/example-flows";
+import { installInUserDir, pack, plainEnv, startNodeRed, type RunningNodeRed } from "../installed-node-red";
+import { nodeRedVersion } from "../node-red";
+
+const root = path.resolve(__dirname, "../..");
+const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const skip = existsSync(chromiumPath) ? false : `no Chromium at ${chromiumPath}: install it (apt-get install chromium) or set CHROMIUM_PATH`;
+const major = nodeRedVersion.split(".")[0];
+// Screenshots of this run; UPDATE_SCREENSHOTS=1 writes the Node-RED 4 ones to docs/ for the README.
+const shots = process.env.UPDATE_SCREENSHOTS === "1" && major === "4" ? path.join(root, "docs") : path.join(root, ".run", "screenshots", `node-red-${major}`);
+const WRONG_SECRET = "Browser~Wrong.Secret-value";
+const WHOAMI_USER_ID = "e5f4d3c2-b1a0-4f9e-8d7c-6b5a49382716";
+
+let work: string;
+let emu: RunningEmulator;
+let nodeRed: RunningNodeRed;
+let userDir: string;
+let browser: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.versions.node}`, { skip }, () => {
+  before(async () => {
+    work = mkdtempSync(path.join(os.tmpdir(), "dataverse-browser-"));
+    mkdirSync(shots, { recursive: true });
+    emu = await startEmulator({ caDir: process.env.DATAVERSE_TEST_CA_DIR, quiet: true });
+    const bundle = process.env.NODE_EXTRA_CA_CERTS && existsSync(process.env.NODE_EXTRA_CA_CERTS)
+      ? process.env.NODE_EXTRA_CA_CERTS
+      : writeTrustBundle(emu.caPem, path.join(work, "trust-bundle.pem"));
+    const { tarball } = pack(work, { build: false });
+    userDir = path.join(work, "userdir");
+    installInUserDir(tarball, userDir);
+    nodeRed = await startNodeRed(
+      userDir,
+      {
+        credentialSecret: "browser-test-key",
+        telemetry: { enabled: false },
+        editorTheme: { tours: false, palette: { catalogues: [] }, projects: { enabled: false } },
+        logging: { console: { level: "warn" } },
+      },
+      { ...plainEnv, ...emulatorEnv(emu, bundle) },
+    );
+    browser = await chromium.launchPersistentContext(path.join(work, "chromium-profile"), {
+      executablePath: chromiumPath,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      viewport: { width: 1280, height: 960 },
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+    page.on("pageerror", (err) => pageErrors.push(String(err)));
+    page.setDefaultTimeout(20_000);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await nodeRed?.stop();
+    await emu?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("shows the four nodes in the palette with their icons, without page errors", async () => {
+    await openEditor();
+    await page.locator("#red-ui-palette-search input").pressSequentially("dataverse");
+    for (const type of ["dataverse-whoami", "dataverse-retrieve", "dataverse-create", "dataverse-update"]) {
+      const entry = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
+      await entry.waitFor({ state: "visible" });
+      const style = (await entry.locator(".red-ui-palette-icon").getAttribute("style")) ?? "";
+      assert.ok(style.includes(`icons/node-red-contrib-dataverse/${type}.svg`), `${type} icon: ${style}`);
+      const icon = await fetch(`${nodeRed.base}/icons/node-red-contrib-dataverse/${type}.svg`);
+      assert.equal(icon.status, 200);
+      assert.match(icon.headers.get("content-type") ?? "", /svg/);
+    }
+    await page.locator(".red-ui-palette-category").filter({ has: page.locator('[data-palette-type="dataverse-create"]') }).screenshot({ path: path.join(shots, "palette.png") });
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it("adds a whoami node, creates its connection with the add button, and Test connection shows the user id", async () => {
+    const id = await addNode("dataverse-whoami", 200, 100);
+    await openDialog(id);
+    await page.click("#node-input-btn-connection-add");
+    await page.locator("#node-config-input-url").waitFor({ state: "visible" });
+    await page.fill("#node-config-input-url", emu.dataverseUrl);
+    await page.fill("#node-config-input-tenant", emu.tenantId);
+    await page.selectOption("#node-config-input-cloud", "custom");
+    await page.fill("#node-config-input-authority", emu.authorityHost);
+    await page.fill("#node-config-input-clientId", emu.clientId);
+    // A wrong secret first: the dialog says what is wrong.
+    await page.fill("#node-config-input-clientSecret", WRONG_SECRET);
+    await page.click("#dataverse-connection-test");
+    const result = page.locator("#dataverse-connection-test-result");
+    await result.locator(".fa-exclamation-triangle").waitFor();
+    assert.match(await result.innerText(), /client secret is wrong[\s\S]*AADSTS7000215/);
+    await page.fill("#node-config-input-clientSecret", emu.clientSecret);
+    await page.click("#dataverse-connection-test");
+    await result.locator(".fa-check").waitFor();
+    assert.match(await result.innerText(), new RegExp(`User ID: ${WHOAMI_USER_ID}`));
+    await page.fill("#node-config-input-name", "emulator");
+    await page.click("#dataverse-connection-advanced-toggle");
+    await page.locator("#node-config-input-concurrency").waitFor({ state: "visible" });
+    assert.equal(await page.inputValue("#node-config-input-concurrency"), "8");
+    await page.click("#dataverse-connection-advanced-toggle");
+    await trayScreenshot("connection-dialog.png");
+    await page.click("#node-config-dialog-ok");
+    await page.click("#node-dialog-ok");
+    assert.equal(await nodeState(id, "valid"), true);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it("create, retrieve and update dialogs suggest the environment's tables and a table's columns", async () => {
+    const connection = await page.evaluate(() => {
+      let id = "";
+      RED.nodes.eachConfig((n: { type: string; id: string }) => {
+        if (n.type === "dataverse-connection") id = n.id;
+      });
+      return id;
+    });
+    assert.ok(connection, "the connection was added");
+
+    const create = await addNode("dataverse-create", 200, 180);
+    await openDialog(create);
+    await useConnection(connection);
+    await pickTable("acc", "Account", "accounts", "table-picker.png");
+    await page.click("#node-dialog-ok");
+    assert.equal(await label(create), "create accounts");
+
+    const retrieve = await addNode("dataverse-retrieve", 200, 260);
+    await openDialog(retrieve);
+    await useConnection(connection);
+    await pickTable("contact", "Contact", "contacts");
+    const select = typedInput("select");
+    await select.click();
+    await select.pressSequentially("full");
+    await pickSuggestion("fullname");
+    await select.pressSequentially(",email");
+    await pickSuggestion("fullname,emailaddress1");
+    await page.click("#node-dialog-ok");
+    assert.equal(await label(retrieve), "retrieve contacts");
+    assert.equal(await nodeState(retrieve, "select"), "fullname,emailaddress1");
+
+    const update = await addNode("dataverse-update", 200, 340);
+    await openDialog(update);
+    await useConnection(connection);
+    await page.selectOption("#node-input-mode", "upsert");
+    // Any typed value is accepted, whether or not it is in the list.
+    const table = typedInput("table");
+    await table.click();
+    await table.pressSequentially("dv_iotdevices");
+    await page.keyboard.press("Escape");
+    await page.click("#node-dialog-ok");
+    assert.equal(await label(update), "upsert dv_iotdevices");
+    for (const id of [create, retrieve, update]) assert.equal(await nodeState(id, "valid"), true, `${id} is valid`);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it("deploys, and neither the exported flow nor the flow files hold the secret", async () => {
+    await deploy();
+    await page.click("#red-ui-header-button-sidemenu");
+    await page.click("#menu-item-export");
+    await page.click("#red-ui-clipboard-dialog-export-rng-full");
+    const exported = await page.inputValue("#red-ui-clipboard-dialog-export-text");
+    await page.click("#red-ui-clipboard-dialog-cancel");
+    assert.ok(exported.includes('"dataverse-connection"') && exported.includes(emu.clientId) === false, "export holds the connection, no credentials");
+    assert.ok(!exported.includes(emu.clientSecret), "the exported flow holds no secret");
+    const flows = await (await fetch(`${nodeRed.base}/flows`)).text();
+    assert.ok(!flows.includes(emu.clientSecret), "GET /flows holds no secret");
+    for (const file of readdirSync(userDir).filter((f) => f.endsWith(".json"))) {
+      assert.ok(!readFileSync(path.join(userDir, file), "utf8").includes(emu.clientSecret), `${file} holds no plain secret`);
+    }
+    // The deployed connection answers the table picker from its own client.
+    const tables = (await (await fetch(`${nodeRed.base}/dataverse/connections/${await firstConnection()}/tables`)).json()) as { ok: boolean };
+    assert.equal(tables.ok, true);
+  });
+
+  it("imports the WhoAmI example from the menu, deploys it, and its inject button shows the user id in the debug sidebar", async () => {
+    await importExample("01 Check the connection (WhoAmI)");
+    await deploy();
+    await clickInject("dv-ex1-inject");
+    // The sidebar shortens long strings: the start of the id is enough.
+    const message = await debugMessage("who am I", WHOAMI_USER_ID.slice(0, 24));
+    assert.match(message, /UserId/);
+    await page.addStyleTag({ content: ".red-ui-notifications { display: none !important; }" }); // passing notices, not part of the picture
+    await page.locator("#red-ui-main-container").screenshot({ path: path.join(shots, "debug-sidebar.png") });
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it("after npm start's deploy, each example runs; importing one again offers Import copy, which shares the connection and runs", async () => {
+    // What npm start deploys: every example, sharing one connection that reads the DATAVERSE_* variables.
+    const { flows, credentials } = exampleFlows(path.join(root, "examples"));
+    const deployed = await fetch(`${nodeRed.base}/flows`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": "full" },
+      body: JSON.stringify({ flows: flows.map((n) => (credentials[n.id] ? { ...n, credentials: credentials[n.id] } : n)) }),
+    });
+    assert.equal(deployed.status, 200, await deployed.text());
+    await openEditor();
+
+    await clickInject("dv-ex2-inject");
+    assert.match(await debugMessage("account", "555-0199"), /Contoso/);
+    await clickInject("dv-ex3-inject-1");
+    await debugMessage("device saved", "rowId", 1);
+    await clickInject("dv-ex3-inject-2");
+    await debugMessage("device saved", "rowId", 2);
+    assert.equal(await page.locator(".red-ui-debug-msg").filter({ hasText: "node: error" }).count(), 0, "no example failed");
+
+    await importExample("02 Create, update and retrieve a row");
+    const notice = page.locator(".red-ui-notification").filter({ hasText: "already exist" });
+    await notice.waitFor();
+    await notice.getByRole("button", { name: "Import copy" }).click();
+    const copy = await page.evaluate(() => RED.nodes.filterNodes({ type: "inject" }).find((n: { name: string; id: string }) => n.name === "new account" && n.id !== "dv-ex2-inject")?.id);
+    assert.ok(copy, "the copy is imported");
+    const connections = await page.evaluate(() => {
+      const ids: string[] = [];
+      RED.nodes.eachConfig((n: { type: string; id: string }) => {
+        if (n.type === "dataverse-connection") ids.push(n.id);
+      });
+      return ids;
+    });
+    assert.deepEqual(connections, ["dv-example-connection"], "the copy uses the same connection");
+    await deploy();
+    await clickInject(copy);
+    await debugMessage("account", "555-0199", 2);
+    assert.deepEqual(pageErrors, []);
+  });
+});
+
+// -----------------------------------------------------------------------------------------------
+// Driving the editor
+
+declare const RED: any; // the editor's global, inside page.evaluate
+
+async function openEditor(): Promise<void> {
+  await page.goto(nodeRed.base);
+  await page.locator('.red-ui-palette-node[data-palette-type="dataverse-create"]').waitFor({ state: "attached", timeout: 60_000 });
+  await page.waitForFunction(() => typeof (window as any).DataverseEditor === "object");
+}
+
+/** Drags a node from the palette onto the workspace, as a user does; returns its id. */
+async function addNode(type: string, x: number, y: number): Promise<string> {
+  const known = await nodeIds(type);
+  const entry = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await entry.scrollIntoViewIfNeeded();
+    const from = await entry.boundingBox();
+    const chart = await page.locator("#red-ui-workspace-chart").boundingBox();
+    assert.ok(from && chart);
+    await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(chart.x + x, chart.y + y, { steps: 15 });
+    await page.mouse.up();
+    const added = (await nodeIds(type)).filter((id) => !known.includes(id));
+    if (added.length === 1) return added[0];
+    await page.waitForTimeout(500);
+  }
+  throw new Error(`could not drag ${type} onto the workspace`);
+}
+
+function nodeIds(type: string): Promise<string[]> {
+  return page.evaluate((t) => RED.nodes.filterNodes({ type: t }).map((n: { id: string }) => n.id), type);
+}
+
+async function openDialog(id: string): Promise<void> {
+  await page.locator(`[id="${id}"]`).dblclick();
+  await page.locator("#node-dialog-ok").waitFor({ state: "visible" });
+}
+
+async function useConnection(id: string): Promise<void> {
+  if ((await page.inputValue("#node-input-connection")) !== id) await page.selectOption("#node-input-connection", id);
+  await page.locator("#node-input-table-hint").filter({ hasText: /tables/ }).waitFor();
+}
+
+/** The visible input of a TypedInput field. */
+function typedInput(field: string): Locator {
+  return page.locator(`#node-input-${field} + .red-ui-typedInput-container input.red-ui-typedInput-input`);
+}
+
+async function pickTable(typed: string, displayName: string, entitySet: string, screenshot?: string): Promise<void> {
+  const table = typedInput("table");
+  await table.click();
+  await table.pressSequentially(typed);
+  const menu = page.locator(".red-ui-autoComplete-container");
+  await menu.locator(".dataverse-suggestion").filter({ hasText: entitySet }).first().waitFor();
+  assert.match(await menu.innerText(), new RegExp(`${displayName}\\s+${entitySet}`));
+  if (screenshot) await trayScreenshot(screenshot);
+  await pickSuggestion(entitySet);
+  assert.equal(await table.inputValue(), entitySet);
+}
+
+async function pickSuggestion(value: string): Promise<void> {
+  const item = page.locator(".red-ui-autoComplete-container .dataverse-suggestion").filter({ hasText: value.split(",").pop()! }).first();
+  await item.click();
+}
+
+async function trayScreenshot(name: string): Promise<void> {
+  await page.locator(".red-ui-tray-body").last().evaluate((el) => (el.scrollTop = 0));
+  await page.locator(".red-ui-tray").last().screenshot({ path: path.join(shots, name) });
+}
+
+function nodeState(id: string, property: string): Promise<unknown> {
+  return page.evaluate(([i, p]) => RED.nodes.node(i)[p], [id, property]);
+}
+
+function label(id: string): Promise<string> {
+  return page.evaluate((i) => RED.utils.getNodeLabel(RED.nodes.node(i)), id);
+}
+
+function firstConnection(): Promise<string> {
+  return page.evaluate(() => {
+    let id = "";
+    RED.nodes.eachConfig((n: { type: string; id: string }) => {
+      if (!id && n.type === "dataverse-connection") id = n.id;
+    });
+    return id;
+  });
+}
+
+async function deploy(): Promise<void> {
+  await page.click("#red-ui-header-button-deploy");
+  await page.waitForFunction(() => !RED.nodes.dirty(), undefined, { timeout: 30_000 });
+}
+
+/** Menu → Import → Examples → node-red-contrib-dataverse → the file → Import. */
+async function importExample(title: string): Promise<void> {
+  await page.click("#red-ui-header-button-sidemenu");
+  await page.click("#menu-item-import");
+  await page.locator(".ui-dialog:visible").getByRole("link", { name: "Examples" }).click();
+  const examples = page.locator("#red-ui-clipboard-dialog-import-tab-examples");
+  await examples.getByText("node-red-contrib-dataverse", { exact: true }).click();
+  await examples.getByText(title, { exact: true }).click();
+  await page.click("#red-ui-clipboard-dialog-ok");
+}
+
+async function clickInject(id: string): Promise<void> {
+  await page.evaluate((i) => RED.workspaces.show(RED.nodes.node(i).z), id);
+  await page.locator(`[id="${id}"] .red-ui-flow-node-button`).click();
+}
+
+/** Waits until the debug sidebar holds `count` messages of the named debug node containing `text`. */
+async function debugMessage(debugName: string, text: string, count = 1): Promise<string> {
+  await page.evaluate(() => RED.sidebar.show("debug"));
+  const messages = page.locator(".red-ui-debug-msg").filter({ hasText: `node: ${debugName}` }).filter({ hasText: text });
+  await messages.nth(count - 1).waitFor({ timeout: 20_000 }).catch(async (err) => {
+    const all = await page.locator(".red-ui-debug-msg").allInnerTexts();
+    throw new Error(`${err}\ndebug sidebar:\n${all.join("\n---\n")}\nNode-RED:\n${nodeRed.output()}`);
+  });
+  return messages.nth(count - 1).innerText();
+}
