@@ -199,8 +199,10 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     // The sidebar shortens long strings: the start of the id is enough.
     const message = await debugMessage("who am I", WHOAMI_USER_ID.slice(0, 24));
     assert.match(message, /UserId/);
-    await page.addStyleTag({ content: ".red-ui-notifications { display: none !important; }" }); // passing notices, not part of the picture
-    await page.locator("#red-ui-main-container").screenshot({ path: path.join(shots, "debug-sidebar.png") });
+    await page.addStyleTag({ content: "#red-ui-notifications, .red-ui-notification { display: none !important; }" }); // passing notices, not part of the picture
+    const editor = await page.locator("#red-ui-main-container").boundingBox();
+    assert.ok(editor);
+    await page.screenshot({ path: path.join(shots, "debug-sidebar.png"), clip: { ...editor, height: 330 } });
     assert.deepEqual(pageErrors, []);
   });
 
