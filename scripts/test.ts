@@ -11,7 +11,7 @@ import path from "node:path";
 import { startEmulator, writeTrustBundle } from "../emulator";
 
 const root = path.resolve(__dirname, "..");
-const suites = ["test/unit", "test/emulator", "test/integration", "test/browser", "test/package"];
+const suites = ["test/unit", "test/emulator", "test/editor", "test/integration", "test/browser", "test/package"];
 /** The second pass: what depends on the Node-RED version, on Node-RED 5 under the Node 22 of test/node-red-5. */
 const secondPassSuites = ["test/integration", "test/browser"];
 const nodeRed5 = path.join(root, "test", "node-red-5");

@@ -1,0 +1,176 @@
+// The editor files without a browser: every text comes from a catalogue, the node definitions stay
+// readable by the scorecard, the icons are white on transparent, and the shared validators
+// (resources/dataverse-editor.js, run in a vm) accept what the runtime accepts, ${ENV} included.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import vm from "node:vm";
+
+const root = path.resolve(__dirname, "../..");
+const types = ["dataverse-connection", "dataverse-whoami", "dataverse-retrieve", "dataverse-create", "dataverse-update"];
+const read = (file: string) => readFileSync(path.join(root, file), "utf8");
+const catalogues: Record<string, Record<string, unknown>> = Object.fromEntries(
+  types.map((type) => [type, JSON.parse(read(`nodes/locales/en-US/${type}.json`))]),
+);
+const editorJs = read("resources/dataverse-editor.js");
+
+/** The catalogue text for a key as the editor resolves it: "<type>.a.b" in <type>'s catalogue, or "<module>/<type>:<key>". */
+function lookup(key: string, ownType: string): unknown {
+  const [namespace, name] = key.includes(":") ? key.split(":") : [`node-red-contrib-dataverse/${ownType}`, key];
+  if (namespace === "node-red") return "core";
+  const type = namespace.replace("node-red-contrib-dataverse/", "");
+  return name.split(".").reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], catalogues[type]);
+}
+
+describe("catalogues", () => {
+  for (const type of types) {
+    it(`${type}: every label, placeholder and text in the dialog and definition comes from a catalogue`, () => {
+      const html = read(`nodes/${type}.html`);
+      const keys = [...html.matchAll(/data-i18n="(?:\[placeholder\])?([^"]+)"/g)].map((m) => m[1]);
+      keys.push(...[...html.matchAll(/this\._\("([^"]+)"/g)].map((m) => m[1]));
+      keys.push(...[...html.matchAll(/actionLabel\(this, (?:this\.mode === "upsert" \? )?"([^"]+)"(?: : "([^"]+)")?\)/g)].flatMap((m) => [m[1], m[2]].filter(Boolean).flatMap((k) => [k, `${k}WithTable`])));
+      assert.ok(keys.length > 3, "the dialog uses the catalogue");
+      for (const key of keys) assert.equal(typeof lookup(key, type), "string", `${type}: ${key}`);
+      // No words outside data-i18n in the dialog template: only tags, entities and blanks.
+      const template = /data-template-name="[^"]+">([\s\S]*?)<\/script>/.exec(html)![1];
+      const text = template.replace(/<[^>]+>/g, " ").replace(/&nbsp;/g, " ").trim();
+      assert.equal(text, "", `${type} template has text outside the catalogue: ${text}`);
+    });
+  }
+
+  it("every text of the shared editor code is in the connection's catalogue", () => {
+    const keys = [...editorJs.matchAll(/_\("([a-zA-Z.]+)"/g)].map((m) => m[1]).filter((k) => !k.endsWith("."));
+    const dynamic = ["errors.table", "errors.rowId", "errors.rowIdJson", "errors.rowJson", "errors.select", "errors.selectJson", "errors.expand"];
+    const labels = ["concurrency", "queueLimit", "maxThrottleWait", "maxRetries", "timeout"].map((n) => `label.${n}`);
+    for (const key of [...keys, ...dynamic, ...labels]) {
+      assert.equal(typeof lookup(`dataverse-connection.${key}`, "dataverse-connection"), "string", key);
+    }
+  });
+
+  it("keeps the status texts the runtime uses", () => {
+    const status = (lookup("dataverse-connection.status", "dataverse-connection") ?? {}) as Record<string, string>;
+    assert.deepEqual(Object.keys(status).sort(), ["closed", "done", "error", "incomplete", "noConnection", "queued", "requesting", "throttled"]);
+    assert.equal(status.queued, "queued (__count__)");
+    assert.equal(status.throttled, "throttled, resuming in __seconds__ s");
+  });
+
+  it("has help for every node, in Node-RED's help style", () => {
+    for (const type of types) {
+      const help = read(`nodes/locales/en-US/${type}.html`);
+      assert.match(help, new RegExp(`data-help-name="${type}"`));
+      assert.match(help, /^\s*<script[^>]*>\s*<p>/, `${type}: starts with the intro paragraph`);
+      assert.match(help, /<h3>Details<\/h3>/);
+      assert.match(help, /<dl class="message-properties">/);
+      if (type !== "dataverse-connection") {
+        for (const section of ["Inputs", "Outputs"]) assert.match(help, new RegExp(`<h3>${section}</h3>`), `${type}: ${section}`);
+        assert.match(help, /<h4>Example<\/h4>[\s\S]*<pre>/, `${type}: an example msg`);
+        assert.match(help, /<h4>Errors<\/h4>[\s\S]*dataverse[\s\S]*retryable/, `${type}: the error contract`);
+      } else {
+        assert.match(help, /<h4>Errors<\/h4>[\s\S]*dataverse\.status[\s\S]*dataverse\.code[\s\S]*dataverse\.retryable/);
+      }
+    }
+  });
+});
+
+describe("node definitions and icons", () => {
+  for (const type of types) {
+    it(`${type}: registerType with a literal type and inline definition, loading the shared code, and a white SVG icon`, () => {
+      const html = read(`nodes/${type}.html`);
+      assert.match(html, new RegExp(`<script type="text/javascript">\\s*RED\\.nodes\\.registerType\\('${type}', \\{`));
+      if (type !== "dataverse-whoami") assert.match(html, /<script src="resources\/node-red-contrib-dataverse\/dataverse-editor\.js"><\/script>/);
+      const icon = /icon: "([^"]+)"/.exec(html)?.[1];
+      assert.equal(icon, `${type}.svg`);
+      const svg = read(`icons/${icon}`);
+      assert.match(svg, /viewBox="0 0 40 60"/, "2:3 like Node-RED's icons");
+      for (const colour of svg.match(/(?:fill|stroke)="([^"]+)"/g) ?? []) assert.match(colour, /"(#fff|#ffffff|white|none)"/i, colour);
+    });
+  }
+  it("ships one icon per node kind", () => {
+    assert.deepEqual(readdirSync(path.join(root, "icons")).sort(), types.map((t) => `${t}.svg`).sort());
+  });
+});
+
+describe("shared validators", () => {
+  const editor = loadEditor();
+  const v = editor.validators;
+  const ok = (name: string, value: unknown, node: Record<string, unknown> = {}) => assert.equal(v[name].call(node, value, {}), true, `${name} ${JSON.stringify(value)}`);
+  const bad = (name: string, value: unknown, node: Record<string, unknown> = {}) => assert.match(String(v[name].call(node, value, {})), /^errors\./, `${name} ${JSON.stringify(value)}`);
+
+  it("connection fields: URL, tenant, cloud, authority, client ID, ${ENV} everywhere", () => {
+    ok("url", "https://contoso.crm.dynamics.com");
+    ok("url", "http://localhost:8080");
+    ok("url", "${DATAVERSE_URL}");
+    bad("url", "http://contoso.crm.dynamics.com");
+    bad("url", "https://contoso.crm.dynamics.com/api/data/v9.2");
+    ok("tenant", "contoso.onmicrosoft.com");
+    ok("tenant", "7d6a1c6e-2f4b-4c1a-9a0e-5b3c2d1e0f11");
+    bad("tenant", "common");
+    ok("cloud", "gcchigh");
+    ok("cloud", "${MY_CLOUD}");
+    bad("cloud", "mars");
+    ok("authority", "", { cloud: "public" });
+    bad("authority", "", { cloud: "custom" });
+    ok("authority", "login.example.com:8443", { cloud: "custom" });
+    ok("clientId", "${DATAVERSE_CLIENT_ID}");
+    bad("clientId", "my-app");
+  });
+
+  it("reliability settings: whole numbers in range, empty for the default, or ${ENV}", () => {
+    ok("concurrency", "");
+    ok("concurrency", 8);
+    ok("concurrency", "52");
+    ok("concurrency", "${DV_CONCURRENCY}");
+    assert.equal(v.concurrency.call({}, "53", {}), 'errors.number {"label":"label.concurrency","min":1,"max":52}');
+    bad("concurrency", "0");
+    bad("queueLimit", "1.5");
+    ok("maxThrottleWait", "0");
+    ok("maxRetries", "20");
+    bad("maxRetries", "21");
+    bad("timeout", "0");
+    ok("timeout", "3600");
+  });
+
+  it("action fields: table, row ID (GUID or key object), row, columns, expand, mode", () => {
+    ok("table", "accounts", { tableType: "str" });
+    ok("table", "${TABLE}", { tableType: "str" });
+    bad("table", "accounts(1)", { tableType: "str" });
+    ok("table", "anything", { tableType: "msg" }); // Node-RED's own typedInput check
+    ok("rowId", "{00000000-0000-0000-0000-000000000001}", { rowIdType: "str" });
+    bad("rowId", "12345", { rowIdType: "str" });
+    ok("rowId", '{"accountnumber":"ACC-001","active":true}', { rowIdType: "json" });
+    assert.equal(v.rowId.call({ rowIdType: "json" }, '{"a":{"b":1}}', {}), "errors.rowIdJson");
+    ok("row", '{"name":"Contoso"}', { rowType: "json" });
+    assert.equal(v.row.call({ rowType: "json" }, "[1]", {}), "errors.rowJson");
+    ok("select", "name, telephone1", { selectType: "str" });
+    ok("select", "", { selectType: "str" });
+    bad("select", "name;drop", { selectType: "str" });
+    ok("select", '["name"]', { selectType: "json" });
+    ok("expand", "primarycontactid($select=fullname)", { expandType: "str" });
+    bad("expand", "x&$top=1", { expandType: "str" });
+    ok("mode", "upsert");
+    bad("mode", "replace");
+  });
+
+  it("labels say what a node does", () => {
+    const node = (props: Record<string, unknown>) => ({ ...props, _: (key: string, args?: { table: string }) => (args ? `${key}:${args.table}` : key) });
+    assert.equal(editor.actionLabel(node({ table: "accounts", tableType: "str" }), "v"), "vWithTable:accounts");
+    assert.equal(editor.actionLabel(node({ table: "table", tableType: "msg" }), "v"), "v");
+    assert.equal(editor.actionLabel(node({ name: "mine", table: "accounts" }), "v"), "mine");
+  });
+});
+
+/** Runs resources/dataverse-editor.js as the editor would, with just enough RED and jQuery around it. */
+function loadEditor(): {
+  validators: Record<string, (this: Record<string, unknown>, v: unknown, opt: unknown) => unknown>;
+  actionLabel: (node: Record<string, unknown>, key: string) => string;
+} {
+  const window: Record<string, any> = {};
+  const RED = {
+    _: (key: string, args?: unknown) => key.replace("node-red-contrib-dataverse/dataverse-connection:dataverse-connection.", "") + (args ? ` ${JSON.stringify(args)}` : ""),
+    validators: { typedInput: () => () => true },
+  };
+  const $ = () => ({ val: () => undefined });
+  vm.runInNewContext(editorJs, { window, RED, $ });
+  return window.DataverseEditor;
+}
