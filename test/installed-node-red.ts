@@ -61,7 +61,8 @@ export async function startNodeRed(userDir: string, settings: Record<string, unk
     await exited;
   };
   try {
-    await poll(async () => ((await fetch(`${base}/settings`)).ok ? true : undefined), 60_000, () => printed);
+    // red.js listens once the runtime has started: any answer (401 with adminAuth) means it is up.
+    await poll(async () => ((await fetch(`${base}/settings`)).status < 500 ? true : undefined), 60_000, () => printed);
   } catch (err) {
     await stop();
     throw err;

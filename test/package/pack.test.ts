@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { installInUserDir, pack, startNodeRed, type Packed, type RunningNodeRed } from "../installed-node-red";
+import { nodeRedRequire } from "../node-red";
 
 const types = ["dataverse-connection", "dataverse-whoami", "dataverse-retrieve", "dataverse-create", "dataverse-update"];
 let work: string;
@@ -80,4 +81,48 @@ it("a deployed connection keeps its secret out of the exported flow, the admin A
   for (const file of readdirSync(installedUserDir).filter((f) => f.endsWith(".json"))) {
     assert.ok(!readFileSync(path.join(installedUserDir, file), "utf8").includes(secret), `${file} holds no plain secret`);
   }
+});
+
+it("the editor's admin endpoints need a signed-in user: read for the table lists, write for Test connection", async () => {
+  assert.ok(installedUserDir, "the package is installed");
+  await nodeRed?.stop();
+  const bcrypt = nodeRedRequire("bcryptjs") as { hashSync(password: string, rounds: number): string };
+  const password = bcrypt.hashSync("pack-test-password", 4);
+  nodeRed = await startNodeRed(installedUserDir, {
+    credentialSecret: "pack-test-key",
+    telemetry: { enabled: false },
+    editorTheme: { tours: false },
+    logging: { console: { level: "warn" } },
+    adminAuth: {
+      type: "credentials",
+      users: [
+        { username: "viewer", password, permissions: "read" },
+        { username: "admin", password, permissions: "*" },
+      ],
+    },
+  });
+  const token = async (username: string, scope: string) => {
+    const res = await fetch(`${nodeRed!.base}/auth/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ client_id: "node-red-admin", grant_type: "password", scope, username, password: "pack-test-password" }),
+    });
+    return `Bearer ${((await res.json()) as { access_token: string }).access_token}`;
+  };
+  const call = (method: string, route: string, authorization?: string) =>
+    fetch(`${nodeRed!.base}/dataverse/${route}`, {
+      method,
+      headers: { "Content-Type": "application/json", ...(authorization ? { Authorization: authorization } : {}) },
+      body: method === "POST" ? JSON.stringify({ id: "c1", clientSecret: "__PWRD__", url: "https://contoso.crm.dynamics.com" }) : undefined,
+    });
+  assert.equal((await call("GET", "connections/c1/tables")).status, 401, "nobody signed in");
+  assert.equal((await call("POST", "test-connection")).status, 401, "nobody signed in");
+  const viewer = await token("viewer", "read");
+  assert.notEqual((await call("GET", "connections/c1/tables", viewer)).status, 401, "read permission lists tables");
+  assert.equal((await call("POST", "test-connection", viewer)).status, 401, "read permission cannot test with the stored secret");
+  assert.equal((await call("POST", "tables", viewer)).status, 401, "read permission cannot send dialog values");
+  const admin = await token("admin", "*");
+  const tested = await call("POST", "test-connection", admin);
+  assert.equal(tested.status, 200);
+  assert.equal(((await tested.json()) as { ok: boolean }).ok, false, "answers (the connection points at a tenant that is not there)");
 });
