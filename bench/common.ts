@@ -1,0 +1,190 @@
+/**
+ * What the benchmark's processes share: the scenario description handed to a measured child, the
+ * result line it prints, the emulator's control API over HTTPS, and the RSS sampler.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import https from "node:https";
+import { Session } from "node:inspector";
+import path from "node:path";
+
+/** Where the emulator (in its own process) listens, and the app it knows. */
+export interface EmulatorInfo {
+  dataverseUrl: string;
+  /** host:port of the sign-in server (cloud "custom"). */
+  authorityHost: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  caPem: string;
+}
+
+export type ScenarioName = "plain" | "ours" | "ours-update" | "token-per-message" | "dynamics-web-api" | "dynamics-web-api-16" | "rss";
+
+/** What the parent asks a measured child to do (argv[2], JSON). */
+export interface ScenarioSpec {
+  scenario: ScenarioName;
+  /** Emulator latency of this run (set by the parent; reported back). */
+  latencyMs: number;
+  /** Measured messages. */
+  messages: number;
+  /** Messages sent (and awaited) before measuring. */
+  warmup: number;
+  /** Requests in flight at once where the client has a setting for it. */
+  concurrency: number;
+  emulator: EmulatorInfo;
+  /** rss only: how long to sample after the fan-out. */
+  sampleMs?: number;
+}
+
+/** The one JSON line a measured child prints, after RESULT_PREFIX. */
+export interface ScenarioResult {
+  scenario: ScenarioName;
+  latencyMs: number;
+  messages: number;
+  warmup: number;
+  ok: number;
+  errors: number;
+  seconds: number;
+  /** Successful messages per second in the measured phase. */
+  rate: number;
+  /** Token requests the emulator saw during the whole child run (warm-up included). */
+  tokenRequests: number;
+  /** Dataverse requests the emulator saw during the measured phase (one per message is the floor). */
+  dataverseRequests: number;
+  /** Most Dataverse requests in flight at the emulator during the measured phase. */
+  peakConcurrency: number;
+  /** Peak resident set size of the measured process (getrusage maxrss), MB. */
+  peakRssMb: number;
+  firstError?: string;
+  /** Rates of every run of this scenario and latency (the parent keeps the best). */
+  runRates?: number[];
+  /** CPU time of the measured process during the timed phase, % of one core. */
+  cpuPercent?: number;
+  /** The same for the emulator's process (filled in by the parent). */
+  emulatorCpuPercent?: number;
+  /** rss scenario: messages queued, in flight or done when sampling ended; peak of the samples. */
+  accounted?: number;
+  sampledPeakRssMb?: number;
+  /** rss scenario: V8 heap in use when sampling ended, MB. */
+  heapUsedMb?: number;
+  /** rss scenario: RSS after the warm-up, before the fan-out, MB. */
+  baselineRssMb?: number;
+  rssSamples?: number;
+}
+
+export const RESULT_PREFIX = "BENCH_RESULT ";
+
+export function printResult(result: ScenarioResult): void {
+  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
+}
+
+export interface EmulatorStatsSnapshot {
+  dataverseRequests: number;
+  tokenRequests: number;
+  openidConfigRequests: number;
+  currentConcurrency: number;
+  peakConcurrency: number;
+  throttled: number;
+}
+
+/** The emulator's control API (/_emulator/ on the Dataverse server), on its own agent. */
+export function controlClient(dataverseUrl: string, caPem: string) {
+  const agent = new https.Agent({ keepAlive: false, ca: caPem });
+  const call = (method: string, path: string, body?: unknown): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const req = https.request(`${dataverseUrl}/_emulator/${path}`, { method, agent, headers: { "content-type": "application/json" } }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => {
+          if ((res.statusCode ?? 0) >= 400) reject(new Error(`emulator control ${method} ${path}: ${res.statusCode} ${text}`));
+          else resolve(text ? JSON.parse(text) : undefined);
+        });
+      });
+      req.on("error", reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  return {
+    reset: () => call("POST", "reset"),
+    setConfig: (config: Record<string, number | null>) => call("PATCH", "config", config),
+    stats: () => call("GET", "stats") as Promise<EmulatorStatsSnapshot>,
+    resetStats: () => call("DELETE", "stats"),
+    seed: (table: string, rows: Array<Record<string, unknown>>) => call("POST", "seed", { table, rows }),
+  };
+}
+
+export type ControlClient = ReturnType<typeof controlClient>;
+
+/** Peak RSS of this process so far (getrusage), MB. */
+export function maxRssMb(): number {
+  return round(process.resourceUsage().maxRSS / 1024, 1);
+}
+
+/** Samples process RSS every `everyMs` until stopped; the timer does not keep the process alive. */
+export function sampleRss(everyMs: number): { stop(): { peakMb: number; samples: number } } {
+  let peak = process.memoryUsage.rss();
+  let samples = 1;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+    samples++;
+  }, everyMs);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      peak = Math.max(peak, process.memoryUsage.rss());
+      return { peakMb: round(peak / 1048576, 1), samples: samples + 1 };
+    },
+  };
+}
+
+export function round(value: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** The row every create scenario writes (the same columns in every variant). */
+export function accountRow(i: number): Record<string, unknown> {
+  return { name: `Bench account ${i}`, telephone1: "+1 555 0100", numberofemployees: i % 1000 };
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export const PHASE_PREFIX = "BENCH_PHASE ";
+
+/**
+ * Marks the timed phase: tells the parent on stdout (it reads the emulator's CPU time then), measures
+ * this process's CPU use, and with BENCH_CPU_PROF=<dir> records a V8 CPU profile of the phase alone
+ * (start-up and warm-up left out) as <dir>/<name>.cpuprofile. The returned function ends the phase.
+ */
+export async function startTimedPhase(name: string): Promise<() => Promise<{ cpuPercent: number }>> {
+  const stopProfile = await startProfile(name);
+  process.stdout.write(`${PHASE_PREFIX}start\n`);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  return async () => {
+    const cpu = process.cpuUsage(cpu0);
+    const wallMs = performance.now() - t0;
+    process.stdout.write(`${PHASE_PREFIX}end\n`);
+    await stopProfile();
+    return { cpuPercent: round((cpu.user + cpu.system) / 10 / wallMs) };
+  };
+}
+
+async function startProfile(name: string): Promise<() => Promise<void>> {
+  const dir = process.env.BENCH_CPU_PROF;
+  if (!dir) return async () => undefined;
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
+  await post("Profiler.enable");
+  await post("Profiler.setSamplingInterval", { interval: 200 });
+  await post("Profiler.start");
+  return async () => {
+    const { profile } = (await post("Profiler.stop")) as { profile: unknown };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}

@@ -1,0 +1,445 @@
+/**
+ * The Node-RED scenarios: a real embedded Node-RED runtime (require("node-red"), RED.init/start, no
+ * HTTP server) loading this package from the repository the way `npm start` does (nodesDir), with
+ * the core nodes from @node-red/nodes. Every flow is
+ *
+ *   inject → fan-out (function) → <what is measured> → counter (function)      catch → errors (function)
+ *
+ * The fan-out sends one batch of messages at once; the counter and the error function report to a
+ * probe object the runtime hands to function nodes through functionGlobalContext.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { writeHeapSnapshot } from "node:v8";
+import { controlClient, maxRssMb, startTimedPhase, round, sampleRss, sleep, type ScenarioResult, type ScenarioSpec } from "./common";
+
+const root = path.resolve(__dirname, "..");
+
+type FlowNode = Record<string, unknown>;
+
+interface RuntimeNode {
+  receive(msg: Record<string, unknown>): void;
+}
+
+interface EmbeddedRed {
+  init(settings: Record<string, unknown>): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  nodes: { getNode(id: string): unknown };
+  events: { once(event: string, listener: (...args: unknown[]) => void): void };
+  hooks: { add(name: string, hook: (event: never) => void): void };
+}
+
+/** What the flow's function nodes call (global.get("bench")). */
+class Probe {
+  batch = { start: 0, count: 0 };
+  ok = 0;
+  errors = 0;
+  firstError?: string;
+  private target = 0;
+  private finished?: () => void;
+
+  /** Counter node: one message made it through. */
+  done(): void {
+    this.ok++;
+    this.check();
+  }
+
+  /** Catch node: one message failed. */
+  failed(msg: { error?: { message?: unknown }; dataverse?: { status?: unknown; code?: unknown } }): void {
+    this.errors++;
+    if (this.firstError === undefined) {
+      const dv = msg.dataverse ? ` [status ${String(msg.dataverse.status)} ${String(msg.dataverse.code ?? "")}]` : "";
+      this.firstError = `${String(msg.error?.message ?? "unknown error").slice(0, 300)}${dv}`;
+    }
+    this.check();
+  }
+
+  /** Resolves once `count` more messages have ended (ok or error). */
+  expect(count: number, timeoutMs: number): Promise<void> {
+    this.target = this.ok + this.errors + count;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out: ${this.ok + this.errors - (this.target - count)} of ${count} messages ended`)), timeoutMs);
+      this.finished = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.check();
+    });
+  }
+
+  private check(): void {
+    if (this.finished && this.ok + this.errors >= this.target) {
+      const finished = this.finished;
+      this.finished = undefined;
+      finished();
+    }
+  }
+}
+
+// ---- function node bodies (what a flow author would type) ----
+// The rows are those of accountRow() in common.ts, which the plain script sends.
+
+const FANOUT_CREATE = `const b = global.get("bench").batch;
+const msgs = [];
+for (let i = b.start; i < b.start + b.count; i++) {
+    msgs.push({ payload: { name: "Bench account " + i, telephone1: "+1 555 0100", numberofemployees: i % 1000 } });
+}
+return [msgs];`;
+
+const FANOUT_UPSERT = `const b = global.get("bench").batch;
+const msgs = [];
+for (let i = b.start; i < b.start + b.count; i++) {
+    const serial = "SN-" + String(i % 500).padStart(4, "0");
+    msgs.push({
+        rowId: { dv_serialnumber: serial },
+        payload: { dv_name: "Device " + serial, dv_temperature: 20 + (i % 100) / 10, dv_humidity: 40 + (i % 50) },
+    });
+}
+return [msgs];`;
+
+const COUNTER = `global.get("bench").done();
+return null;`;
+
+const ERRORS = `global.get("bench").failed(msg);
+return null;`;
+
+// Classic blog style: a token request per message, then the Web API call with core http request nodes.
+const TOKEN_REQUEST = `msg.row = msg.payload;
+msg.method = "POST";
+msg.url = env.get("DATAVERSE_AUTHORITY") + "/" + env.get("DATAVERSE_TENANT") + "/oauth2/v2.0/token";
+msg.headers = { "Content-Type": "application/x-www-form-urlencoded" };
+msg.payload = "grant_type=client_credentials"
+    + "&client_id=" + encodeURIComponent(env.get("DATAVERSE_CLIENT_ID"))
+    + "&client_secret=" + encodeURIComponent(env.get("DATAVERSE_CLIENT_SECRET"))
+    + "&scope=" + encodeURIComponent(env.get("DATAVERSE_URL") + "/.default");
+return msg;`;
+
+const CALL_DATAVERSE = `if (msg.statusCode !== 200 || !msg.payload || !msg.payload.access_token) {
+    node.error("token request failed: HTTP " + msg.statusCode, msg);
+    return null;
+}
+msg.method = "POST";
+msg.url = env.get("DATAVERSE_URL") + "/api/data/v9.2/accounts";
+msg.headers = {
+    "Authorization": "Bearer " + msg.payload.access_token,
+    "Content-Type": "application/json; charset=utf-8",
+    "Accept": "application/json",
+    "OData-MaxVersion": "4.0",
+    "OData-Version": "4.0"
+};
+msg.payload = msg.row;
+delete msg.row;
+return msg;`;
+
+const CHECK_CREATED = `if (msg.statusCode !== 204) {
+    node.error("create failed: HTTP " + msg.statusCode + " " + String(msg.payload).slice(0, 200), msg);
+    return null;
+}
+return msg;`;
+
+// DynamicsWebApi in a function node, signed in with msal-node as its README shows.
+const DWA_SETUP = (limit: number) => `const { DynamicsWebApi } = global.get("dynamicsWebApi");
+const msal = global.get("msal");
+const serverUrl = env.get("DATAVERSE_URL");
+const cca = new msal.ConfidentialClientApplication({
+    auth: {
+        clientId: env.get("DATAVERSE_CLIENT_ID"),
+        clientSecret: env.get("DATAVERSE_CLIENT_SECRET"),
+        authority: env.get("DATAVERSE_AUTHORITY") + "/" + env.get("DATAVERSE_TENANT"),
+        knownAuthorities: [env.get("DATAVERSE_AUTHORITY").replace(/^https:\\/\\//, "")]
+    }
+});
+const acquireToken = async () => {
+    try {
+        return await cca.acquireTokenByClientCredential({ scopes: [serverUrl + "/.default"] });
+    } catch (error) {
+        throw new Error("Failed to acquire a token: " + error.message);
+    }
+};
+context.set("api", new DynamicsWebApi({ serverUrl, dataApi: { version: "9.2" }, onTokenRefresh: acquireToken }));
+${
+  limit > 0
+    ? `// At most ${limit} requests in flight, like the other clients (DynamicsWebApi has no limit of its own).
+let active = 0;
+const waiting = [];
+context.set("limit", (job) => new Promise((resolve, reject) => {
+    const go = () => {
+        active++;
+        job().then(resolve, reject).finally(() => {
+            active--;
+            const next = waiting.shift();
+            if (next) next();
+        });
+    };
+    if (active < ${limit}) go(); else waiting.push(go);
+}));`
+    : `context.set("limit", (job) => job());`
+}`;
+
+const DWA_CREATE = `const api = context.get("api");
+context.get("limit")(() => api.create({ collection: "accounts", data: msg.payload })).then(
+    (id) => {
+        msg.rowId = id;
+        node.send(msg);
+        node.done();
+    },
+    (err) => node.error(err, msg)
+);
+return null;`;
+
+function functionNode(id: string, func: string, wires: string[], initialize = ""): FlowNode {
+  return { id, type: "function", z: "tab", name: id, func, outputs: 1, timeout: 0, noerr: 0, initialize, finalize: "", libs: [], wires: [wires] };
+}
+
+function httpRequestNode(id: string, ret: "obj" | "txt", wires: string[]): FlowNode {
+  return {
+    id,
+    type: "http request",
+    z: "tab",
+    name: id,
+    method: "use",
+    ret,
+    paytoqs: "ignore",
+    url: "",
+    tls: "",
+    persist: false,
+    proxy: "",
+    insecureHTTPParser: false,
+    authType: "",
+    senderr: false,
+    headers: [],
+    wires: [wires],
+  };
+}
+
+function buildFlow(spec: ScenarioSpec): { flow: FlowNode[]; credentials: Record<string, unknown> } {
+  const emu = spec.emulator;
+  const common: FlowNode[] = [
+    { id: "tab", type: "tab", label: "bench" },
+    { id: "inject", type: "inject", z: "tab", name: "", props: [{ p: "payload" }], payload: "", payloadType: "date", repeat: "", crontab: "", once: false, onceDelay: 0.1, topic: "", wires: [["fanout"]] },
+    functionNode("counter", COUNTER, []),
+    { id: "catch", type: "catch", z: "tab", name: "", scope: null, uncaught: false, wires: [["errors"]] },
+    functionNode("errors", ERRORS, []),
+  ];
+  const connection: FlowNode = {
+    id: "conn",
+    type: "dataverse-connection",
+    name: "emulator",
+    url: emu.dataverseUrl,
+    tenant: emu.tenantId,
+    cloud: "custom",
+    authority: `https://${emu.authorityHost}`,
+    authType: "secret",
+    tls: "",
+    concurrency: spec.concurrency,
+    queueLimit: 20_000,
+    maxThrottleWait: "",
+    maxRetries: "",
+    timeout: "",
+  };
+  const credentials = { conn: { clientId: emu.clientId, clientSecret: emu.clientSecret } };
+  switch (spec.scenario) {
+    case "ours":
+    case "rss":
+      return {
+        flow: [
+          ...common,
+          connection,
+          functionNode("fanout", FANOUT_CREATE, ["create"]),
+          { id: "create", type: "dataverse-create", z: "tab", name: "", connection: "conn", table: "accounts", tableType: "str", row: "payload", rowType: "msg", returnRow: false, wires: [["counter"]] },
+        ],
+        credentials,
+      };
+    case "ours-update":
+      return {
+        flow: [
+          ...common,
+          connection,
+          functionNode("fanout", FANOUT_UPSERT, ["update"]),
+          {
+            id: "update",
+            type: "dataverse-update",
+            z: "tab",
+            name: "",
+            connection: "conn",
+            table: "dv_iotdevices",
+            tableType: "str",
+            rowId: "rowId",
+            rowIdType: "msg",
+            row: "payload",
+            rowType: "msg",
+            mode: "upsert",
+            returnRow: false,
+            wires: [["counter"]],
+          },
+        ],
+        credentials,
+      };
+    case "token-per-message":
+      return {
+        flow: [
+          ...common,
+          functionNode("fanout", FANOUT_CREATE, ["token-request"]),
+          functionNode("token-request", TOKEN_REQUEST, ["http-token"]),
+          httpRequestNode("http-token", "obj", ["call-dataverse"]),
+          functionNode("call-dataverse", CALL_DATAVERSE, ["http-create"]),
+          httpRequestNode("http-create", "txt", ["check-created"]),
+          functionNode("check-created", CHECK_CREATED, ["counter"]),
+        ],
+        credentials: {},
+      };
+    case "dynamics-web-api":
+    case "dynamics-web-api-16":
+      return {
+        flow: [
+          ...common,
+          functionNode("fanout", FANOUT_CREATE, ["dwa-create"]),
+          functionNode("dwa-create", DWA_CREATE, ["counter"], DWA_SETUP(spec.scenario === "dynamics-web-api-16" ? spec.concurrency : 0)),
+        ],
+        credentials: {},
+      };
+    default:
+      throw new Error(`not a Node-RED scenario: ${spec.scenario}`);
+  }
+}
+
+export async function runNodeRed(spec: ScenarioSpec): Promise<ScenarioResult> {
+  const control = controlClient(spec.emulator.dataverseUrl, spec.emulator.caPem);
+  const runDir = path.join(root, ".run", "bench");
+  mkdirSync(runDir, { recursive: true });
+  const userDir = mkdtempSync(path.join(runDir, `${spec.scenario}-`));
+  const { flow, credentials } = buildFlow(spec);
+  // Flow nodes need a position (without one Node-RED takes them for config nodes).
+  const placed = flow.map((n, i) => (n.z ? { x: 150 + 200 * (i % 6), y: 60 + 60 * Math.floor(i / 6), ...n } : n));
+  writeFileSync(path.join(userDir, "flows.json"), JSON.stringify(placed, null, 2));
+  writeFileSync(path.join(userDir, "flows_cred.json"), JSON.stringify(credentials, null, 2));
+
+  const probe = new Probe();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const RED = require("node-red") as EmbeddedRed;
+  RED.init({
+    userDir,
+    flowFile: "flows.json",
+    credentialSecret: false,
+    // BENCH_PACKAGE_DIR: benchmark another build of the package (a directory with its package.json).
+    nodesDir: [process.env.BENCH_PACKAGE_DIR || root],
+    httpAdminRoot: false,
+    httpNodeRoot: false,
+    disableEditor: true,
+    functionExternalModules: false,
+    externalModules: { autoInstall: false, palette: { allowInstall: false }, modules: { allowInstall: false } },
+    telemetry: { enabled: false },
+    // Messages that fail are counted by the catch node; one log line each would be measured too.
+    logging: { console: { level: process.env.BENCH_LOG_LEVEL || "fatal", metrics: false, audit: false } },
+    functionGlobalContext: {
+      bench: probe,
+      // What a settings.js would hand to function nodes for the DynamicsWebApi scenario.
+      dynamicsWebApi: spec.scenario.startsWith("dynamics-web-api") ? require("dynamics-web-api") : undefined,
+      msal: spec.scenario.startsWith("dynamics-web-api") ? require("@azure/msal-node") : undefined,
+    },
+  });
+  const started = new Promise<void>((resolve) => RED.events.once("flows:started", () => resolve()));
+  await RED.start();
+  await started;
+  const inject = RED.nodes.getNode("inject") as RuntimeNode | null;
+  if (!inject || !RED.nodes.getNode("counter")) throw new Error("the bench flow did not start (missing node types?)");
+
+  const fire = (start: number, count: number, timeoutMs: number): Promise<void> => {
+    probe.batch = { start, count };
+    const ended = probe.expect(count, timeoutMs);
+    inject.receive({});
+    return ended;
+  };
+
+  try {
+    // Warm-up: sign-in, metadata, sockets, JIT.
+    await fire(0, spec.warmup, 120_000);
+    const warm = await control.stats();
+    await control.resetStats();
+    probe.ok = 0;
+    probe.errors = 0;
+    probe.firstError = undefined;
+
+    if (spec.scenario === "rss") return await measureRss(spec, probe, fire, RED, control, warm.tokenRequests);
+
+    const endPhase = await startTimedPhase(`${spec.scenario}-${spec.latencyMs}ms`);
+    const t0 = performance.now();
+    await fire(spec.warmup, spec.messages, 240_000);
+    const seconds = (performance.now() - t0) / 1000;
+    const { cpuPercent } = await endPhase();
+    const stats = await control.stats();
+    return {
+      scenario: spec.scenario,
+      latencyMs: spec.latencyMs,
+      messages: spec.messages,
+      warmup: spec.warmup,
+      ok: probe.ok,
+      errors: probe.errors,
+      seconds: round(seconds, 3),
+      rate: round(probe.ok / seconds),
+      tokenRequests: warm.tokenRequests + stats.tokenRequests,
+      dataverseRequests: stats.dataverseRequests,
+    peakConcurrency: stats.peakConcurrency,
+      peakRssMb: maxRssMb(),
+      cpuPercent,
+      ...(probe.firstError ? { firstError: probe.firstError } : {}),
+    };
+  } finally {
+    await Promise.race([RED.stop(), sleep(20_000)]);
+    rmSync(userDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * 20,000 messages at once against a slow emulator: all of them are queued (or done) at once, and RSS
+ * is sampled while they wait. Stopping the flows afterwards ends the queued ones ("not sent").
+ */
+async function measureRss(
+  spec: ScenarioSpec,
+  probe: Probe,
+  fire: (start: number, count: number, timeoutMs: number) => Promise<void>,
+  RED: EmbeddedRed,
+  control: ReturnType<typeof controlClient>,
+  warmTokens: number,
+): Promise<ScenarioResult> {
+  // Messages that reached the create node; those it refused (queue full) end at once as errors.
+  let received = 0;
+  RED.hooks.add("onReceive.bench", (event: { destination: { id: string } }) => {
+    if (event.destination.id === "create") received++;
+  });
+  const baselineRssMb = round(process.memoryUsage.rss() / 1048576, 1);
+  const sampler = sampleRss(50);
+  const t0 = performance.now();
+  fire(spec.warmup, spec.messages, 3_600_000).catch(() => undefined); // never awaited: sampling ends first
+  await sleep(spec.sampleMs ?? 8_000);
+  const { peakMb, samples } = sampler.stop();
+  const seconds = (performance.now() - t0) / 1000;
+  const heapUsedMb = round(process.memoryUsage().heapUsed / 1048576, 1);
+  // BENCH_HEAP_SNAPSHOT=<dir>: what the queued messages hold on to (open in Chrome DevTools, Memory).
+  if (process.env.BENCH_HEAP_SNAPSHOT) {
+    mkdirSync(process.env.BENCH_HEAP_SNAPSHOT, { recursive: true });
+    writeHeapSnapshot(path.join(process.env.BENCH_HEAP_SNAPSHOT, `rss-${process.pid}.heapsnapshot`));
+  }
+  const stats = await control.stats();
+  return {
+    scenario: spec.scenario,
+    latencyMs: spec.latencyMs,
+    messages: spec.messages,
+    warmup: spec.warmup,
+    ok: probe.ok,
+    errors: probe.errors,
+    seconds: round(seconds, 3),
+    rate: round(probe.ok / seconds),
+    tokenRequests: warmTokens + stats.tokenRequests,
+    dataverseRequests: stats.dataverseRequests,
+    peakConcurrency: stats.peakConcurrency,
+    peakRssMb: maxRssMb(),
+    accounted: received - probe.errors,
+    heapUsedMb,
+    baselineRssMb,
+    sampledPeakRssMb: peakMb,
+    rssSamples: samples,
+    ...(probe.firstError ? { firstError: probe.firstError } : {}),
+  };
+}

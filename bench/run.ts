@@ -1,0 +1,409 @@
+/**
+ * `npm run bench`: the throughput and memory benchmark of issue 3. The emulator runs in a process of
+ * its own; every scenario runs in a fresh child process against it and prints one JSON line; this
+ * process resets the emulator between scenarios, prints the table and writes bench/results.md.
+ *
+ *   npm run bench                          everything (about 3 minutes), writes bench/results.md
+ *   npm run bench -- --only plain,ours     some scenarios, nothing written
+ *   npm run bench -- --latency 20          one latency, nothing written
+ *   BENCH_CPU_PROF=.run/prof npm run bench -- --only ours --latency 0    a V8 CPU profile of each
+ *                                          timed phase (open the .cpuprofile in Chrome DevTools)
+ *   BENCH_HEAP_SNAPSHOT=.run/heap npm run bench -- --only rss           a heap snapshot with 20,000 queued
+ *   BENCH_PACKAGE_DIR=<dir>                another build of the package (a folder with package.json + nodes/)
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { writeTrustBundle } from "../emulator";
+import { controlClient, PHASE_PREFIX, RESULT_PREFIX, type EmulatorInfo, type ScenarioName, type ScenarioResult, type ScenarioSpec } from "./common";
+
+const root = path.resolve(__dirname, "..");
+const caDir = path.join(root, ".run", "bench-ca");
+
+const CONCURRENCY = 16;
+const LATENCIES = [20, 0];
+/** Slow emulator of the memory scenario, and how many messages it queues. */
+const RSS_LATENCY_MS = 200;
+const RSS_MESSAGES = 20_000;
+
+interface PlannedRun {
+  scenario: ScenarioName;
+  latencyMs: number;
+  messages: number;
+  warmup: number;
+  sampleMs?: number;
+}
+
+/** What each row means, for the table and results.md. */
+const DESCRIPTIONS: Record<ScenarioName, string> = {
+  plain: "plain script: axios + keep-alive, one msal token, pool of 16",
+  ours: "Node-RED: fan-out → dataverse-create (concurrency 16) → counter",
+  "ours-update": "Node-RED: fan-out → dataverse-update upsert by alternate key (500 devices)",
+  "dynamics-web-api-16": "Node-RED: function node with DynamicsWebApi + msal-node, 16 in flight",
+  "dynamics-web-api": "Node-RED: function node with DynamicsWebApi + msal-node, all at once",
+  "token-per-message": "Node-RED: token request per message + http request nodes, all at once",
+  rss: `Node-RED: ${RSS_MESSAGES.toLocaleString("en-US")} messages at once, ${RSS_LATENCY_MS} ms latency`,
+};
+
+function plan(): PlannedRun[] {
+  const runs: PlannedRun[] = [];
+  for (const latencyMs of LATENCIES) {
+    // 10,000 measured messages after a 500-message warm-up: one token must cover them all. The two
+    // scenarios the targets compare run twice, interleaved, and the better run counts.
+    for (const scenario of ["plain", "ours", "plain", "ours", "ours-update", "dynamics-web-api-16"] as const) {
+      runs.push({ scenario, latencyMs, messages: 10_000, warmup: 500 });
+    }
+    // These send everything at once (one socket per message in flight): fewer messages.
+    for (const scenario of ["dynamics-web-api", "token-per-message"] as const) runs.push({ scenario, latencyMs, messages: 3_000, warmup: 200 });
+  }
+  runs.push({ scenario: "rss", latencyMs: RSS_LATENCY_MS, messages: RSS_MESSAGES, warmup: 50, sampleMs: 8_000 });
+  return runs;
+}
+
+function parseArgs(argv: string[]): { only?: Set<string>; latency?: number } {
+  const value = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+  };
+  const only = value("--only");
+  const latency = value("--latency");
+  return { only: only ? new Set(only.split(",")) : undefined, latency: latency === undefined ? undefined : Number(latency) };
+}
+
+/** A child's environment: the trust bundle, and no NODE_OPTIONS inherited from this tsx process. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
+function startEmulatorProcess(): Promise<{ child: ChildProcess; info: EmulatorInfo }> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "emulator-process.ts")], {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: childEnv({ BENCH_CA_DIR: caDir }),
+  });
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`the emulator process exited (${code}) before it was ready`)));
+    child.on("message", (message: { type?: string; info?: EmulatorInfo }) => {
+      if (message.type === "ready" && message.info) resolve({ child, info: message.info });
+    });
+  });
+}
+
+function runScenario(spec: ScenarioSpec, bundle: string, emulatorPid: number): Promise<ScenarioResult> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "scenario.ts"), JSON.stringify(spec)], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+    env: childEnv({
+      ...(process.env.BENCH_CPU_PROF ? { BENCH_CPU_PROF: path.resolve(process.env.BENCH_CPU_PROF) } : {}),
+      ...(process.env.BENCH_HEAP_SNAPSHOT ? { BENCH_HEAP_SNAPSHOT: path.resolve(process.env.BENCH_HEAP_SNAPSHOT) } : {}),
+      NODE_EXTRA_CA_CERTS: bundle,
+      DATAVERSE_URL: spec.emulator.dataverseUrl,
+      DATAVERSE_CLOUD: "custom",
+      DATAVERSE_AUTHORITY: `https://${spec.emulator.authorityHost}`,
+      DATAVERSE_TENANT: spec.emulator.tenantId,
+      DATAVERSE_CLIENT_ID: spec.emulator.clientId,
+      DATAVERSE_CLIENT_SECRET: spec.emulator.clientSecret,
+    }),
+  });
+  let out = "";
+  let phase: { at: number; cpuMs: number } | undefined;
+  let emulatorCpuPercent: number | undefined;
+  child.stdout!.setEncoding("utf8");
+  child.stdout!.on("data", (chunk: string) => {
+    out += chunk;
+    // The emulator's CPU time over the child's timed phase, read when the child marks it.
+    if (!phase && out.includes(`${PHASE_PREFIX}start`)) phase = { at: performance.now(), cpuMs: cpuTimeMs(emulatorPid) };
+    if (phase && emulatorCpuPercent === undefined && out.includes(`${PHASE_PREFIX}end`)) {
+      emulatorCpuPercent = Math.round(((cpuTimeMs(emulatorPid) - phase.cpuMs) * 100) / (performance.now() - phase.at));
+    }
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
+  return new Promise((resolve, reject) => {
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      const lines = out.split("\n");
+      const line = lines.find((l) => l.startsWith(RESULT_PREFIX));
+      const rest = lines.filter((l) => l && !l.startsWith(RESULT_PREFIX) && !l.startsWith(PHASE_PREFIX)).join("\n");
+      if (rest) process.stderr.write(`${rest}\n`);
+      if (!line) reject(new Error(`${spec.scenario} at ${spec.latencyMs} ms: no result (exit ${code ?? signal})`));
+      else resolve({ ...(JSON.parse(line.slice(RESULT_PREFIX.length)) as ScenarioResult), ...(Number.isFinite(emulatorCpuPercent) ? { emulatorCpuPercent } : {}) });
+    });
+  });
+}
+
+/** User + system CPU time of a process so far (Linux /proc), ms; NaN elsewhere. */
+function cpuTimeMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100) ticks
+  } catch {
+    return Number.NaN;
+  }
+}
+
+// ---- reporting ----
+
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+function tokensPer10k(r: ScenarioResult): number {
+  return (r.tokenRequests * 10_000) / (r.messages + r.warmup);
+}
+
+/** One result per scenario and latency: the run with the highest rate, with every run's rate. */
+function bestRuns(results: ScenarioResult[]): ScenarioResult[] {
+  const out: ScenarioResult[] = [];
+  for (const r of results) {
+    const i = out.findIndex((o) => o.scenario === r.scenario && o.latencyMs === r.latencyMs);
+    if (i < 0) out.push({ ...r, runRates: [r.rate] });
+    else out[i] = { ...(r.rate > out[i].rate ? r : out[i]), runRates: [...(out[i].runRates ?? []), r.rate] };
+  }
+  return out;
+}
+
+/** CPU time the measured process spent per message in the timed phase, µs. */
+function cpuPerMessage(r: ScenarioResult): number {
+  return Math.round(((r.cpuPercent ?? 0) / 100) * r.seconds * 1e6 / Math.max(1, r.messages));
+}
+
+function limitRate(latencyMs: number): number | undefined {
+  return latencyMs > 0 ? (CONCURRENCY * 1000) / latencyMs : undefined;
+}
+
+function find(results: ScenarioResult[], scenario: ScenarioName, latencyMs: number): ScenarioResult | undefined {
+  return results.find((r) => r.scenario === scenario && r.latencyMs === latencyMs);
+}
+
+function table(results: ScenarioResult[]): string {
+  const head = ["Scenario", "Latency", "Messages", "msgs/s", "× limit", "× plain", "Errors", "Token requests", "Tokens per 10k msgs", "Peak concurrency", "Peak RSS (MB)", "CPU: client / emulator"];
+  const cpu = (r: ScenarioResult) => `${r.cpuPercent ?? "?"} % / ${r.emulatorCpuPercent ?? "?"} %`;
+  const rows: string[][] = [];
+  const latencies = [...new Set(results.filter((r) => r.scenario !== "rss").map((r) => r.latencyMs))];
+  for (const latencyMs of latencies) {
+    const limit = limitRate(latencyMs);
+    if (limit) rows.push([`limit: ${CONCURRENCY} ÷ ${latencyMs} ms`, `${latencyMs} ms`, "", fmt(limit), "1.00", "", "", "", "", String(CONCURRENCY), "", ""]);
+    const plain = find(results, "plain", latencyMs);
+    for (const r of results.filter((x) => x.latencyMs === latencyMs && x.scenario !== "rss")) {
+      rows.push([
+        r.scenario,
+        `${latencyMs} ms`,
+        fmt(r.messages),
+        // The better run; the other runs' rates in brackets.
+        [fmt(r.rate), ...(r.runRates && r.runRates.length > 1 ? [`(${r.runRates.filter((_x, i) => i !== r.runRates!.indexOf(r.rate)).map((x) => fmt(x)).join(", ")})`] : [])].join(" "),
+        limit ? (r.rate / limit).toFixed(2) : "",
+        plain ? (r.rate / plain.rate).toFixed(2) : "",
+        fmt(r.errors),
+        fmt(r.tokenRequests),
+        tokensPer10k(r) < 10 ? tokensPer10k(r).toFixed(2) : fmt(tokensPer10k(r)),
+        // At 0 ms the emulator answers each request in one go, so it never has two in hand at once.
+        latencyMs > 0 ? fmt(r.peakConcurrency) : "–",
+        fmt(r.peakRssMb),
+        cpu(r),
+      ]);
+    }
+  }
+  for (const r of results.filter((x) => x.scenario === "rss")) {
+    rows.push([
+      "rss (20,000 queued)",
+      `${r.latencyMs} ms`,
+      fmt(r.messages),
+      "",
+      "",
+      "",
+      fmt(r.errors),
+      fmt(r.tokenRequests),
+      "",
+      fmt(r.peakConcurrency),
+      `${fmt(r.peakRssMb)} (${fmt(r.baselineRssMb ?? 0)} before)`,
+      "",
+    ]);
+  }
+  return [`| ${head.join(" | ")} |`, `| ${head.map((_h, i) => (i < 2 ? "---" : "---:")).join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+interface Target {
+  name: string;
+  measured: string;
+  /** undefined: not measured, or only for information. */
+  pass: boolean | undefined;
+  info?: boolean;
+}
+
+function targets(results: ScenarioResult[]): Target[] {
+  const out: Target[] = [];
+  const ratio = (a?: ScenarioResult, b?: ScenarioResult) => (a && b && b.rate > 0 ? a.rate / b.rate : undefined);
+  const clean = (...rs: Array<ScenarioResult | undefined>) => rs.every((r) => r && r.errors === 0);
+  const add = (name: string, value: number | undefined, pass: (v: number) => boolean, show: (v: number) => string, ok = true) =>
+    out.push({ name, measured: value === undefined ? "not measured" : show(value), pass: value === undefined ? undefined : pass(value) && ok });
+
+  const ours20 = find(results, "ours", 20);
+  const plain20 = find(results, "plain", 20);
+  const ours0 = find(results, "ours", 0);
+  const plain0 = find(results, "plain", 0);
+  const dwa0 = find(results, "dynamics-web-api", 0);
+  const dwa16 = find(results, "dynamics-web-api-16", 0);
+  add("20 ms: ours ≥ 0.9 × plain script", ratio(ours20, plain20), (v) => v >= 0.9, (v) => `${v.toFixed(2)} × (${fmt(ours20?.rate ?? 0)} vs ${fmt(plain20?.rate ?? 0)} msgs/s)`, clean(ours20));
+  add("0 ms: ours ≥ 0.7 × plain script", ratio(ours0, plain0), (v) => v >= 0.7, (v) => `${v.toFixed(2)} × (${fmt(ours0?.rate ?? 0)} vs ${fmt(plain0?.rate ?? 0)} msgs/s)`, clean(ours0));
+  add(
+    "0 ms: ours ≥ DynamicsWebApi in a function node",
+    ratio(ours0, dwa0),
+    (v) => v >= 1,
+    (v) => `${v.toFixed(2)} × (${fmt(ours0?.rate ?? 0)} vs ${fmt(dwa0?.rate ?? 0)} msgs/s)`,
+    clean(ours0),
+  );
+  const vs16 = ratio(ours0, dwa16);
+  if (vs16 !== undefined) {
+    out.push({
+      name: "0 ms, not a target: ours vs DynamicsWebApi with a 16-request limit written into its function node",
+      measured: `${vs16.toFixed(2)} × (${fmt(ours0?.rate ?? 0)} vs ${fmt(dwa16?.rate ?? 0)} msgs/s)`,
+      pass: undefined,
+      info: true,
+    });
+  }
+  const ours = results.filter((r) => r.scenario === "ours" || r.scenario === "ours-update");
+  const worstTokens = ours.length ? Math.max(...ours.map(tokensPer10k)) : undefined;
+  add("1 token request per 10,000 messages", worstTokens, (v) => v <= 1, (v) => `${v.toFixed(2)} (worst of ${ours.length} runs of ours, ${fmt((ours[0]?.messages ?? 0) + (ours[0]?.warmup ?? 0))} messages each)`);
+  const rss = find(results, "rss", RSS_LATENCY_MS);
+  add(
+    `peak RSS < 300 MB with ${fmt(RSS_MESSAGES)} queued`,
+    rss?.peakRssMb,
+    (v) => v < 300,
+    (v) => `${fmt(v)} MB (${fmt(rss?.accounted ?? 0)} of ${fmt(RSS_MESSAGES)} queued, in flight or done)`,
+    !!rss && (rss.accounted ?? 0) >= RSS_MESSAGES,
+  );
+  return out;
+}
+
+function targetLines(list: Target[]): string {
+  return list.map((t) => `- ${t.info ? "(info)" : t.pass === undefined ? "—" : t.pass ? "**PASS**" : "**MISS**"} ${t.name}: ${t.measured}`).join("\n");
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeRedVersion = (require("node-red/package.json") as { version: string }).version;
+  return `${cpus[0]?.model.trim() ?? "unknown CPU"} × ${cpus.length}, ${fmt(os.totalmem() / 2 ** 30, 1)} GB RAM, ${os.type()} ${os.release()}, Node ${process.version}, Node-RED ${nodeRedVersion}`;
+}
+
+function resultsMarkdown(results: ScenarioResult[], list: Target[], seconds: number, loadBefore: number): string {
+  const date = new Date().toISOString().slice(0, 10);
+  const notes = results
+    .filter((r) => r.firstError)
+    .map((r) => `- ${r.scenario} at ${r.latencyMs} ms, first error: ${r.firstError!.replace(/\s+/g, " ")}`)
+    .join("\n");
+  return `# Benchmark results
+
+Measured ${date} on ${machine()}, by \`npm run bench\` (${Math.round(seconds)} s; load average ${loadBefore.toFixed(2)} before it started).${
+    process.env.BENCH_PACKAGE_DIR ? `\n\nThe package was loaded from \`${process.env.BENCH_PACKAGE_DIR}\` (BENCH_PACKAGE_DIR), not from this checkout's \`nodes/\`.` : ""
+  }
+
+${table(results)}
+
+Rows: ${Object.entries(DESCRIPTIONS)
+    .filter(([name]) => results.some((r) => r.scenario === name))
+    .map(([name, text]) => `**${name}**: ${text}`)
+    .join("; ")}.
+
+## Targets
+
+${targetLines(list)}
+${notes ? `\n## Errors\n\n${notes}\n` : ""}
+## Method
+
+The emulator runs in its own Node.js process (\`bench/emulator-process.ts\`) and every scenario in a
+fresh child process (\`bench/scenario.ts\`), so the measured process has a clean heap and its own event
+loop, and shares the machine's cores only with the emulator. Before each scenario the emulator is
+reset and set to the scenario's latency, with its service protection limits raised out of the way
+(1,000 concurrent requests, no request or execution-time limit). The Node-RED scenarios run a real
+embedded Node-RED runtime with this package loaded from the repository the way \`npm start\` does, and
+a flow \`inject → function (fan-out) → … → function (counter)\` plus \`catch → function\`; the fan-out
+returns the whole batch at once, its rows built in the function node. Each scenario first sends a
+warm-up batch (sign-in, table metadata, sockets, JIT) and is then timed from the fan-out to the last
+message's end; msgs/s counts successful messages only. *plain* and *ours* run twice, interleaved,
+and the better run counts (the other in brackets). Token requests are counted by the emulator over
+the whole process (warm-up included) and given per 10,000 messages sent. Peak concurrency is the
+emulator's during the timed batch (at 0 ms it answers each request synchronously, so it never holds
+two). Peak RSS is the measured process's maximum resident set size; CPU is the share of one core the
+measured process and the emulator used during the timed batch. The limit row is the most any client
+can do with ${CONCURRENCY} requests in flight: ${CONCURRENCY} ÷ latency. *plain* is the floor cost of the same requests
+without Node-RED: axios on a keep-alive agent, one msal-node token, a pool of ${CONCURRENCY}, the same headers
+and body (with a client-chosen id) as the package sends. *dynamics-web-api* is DynamicsWebApi
+${dependencyVersion("dynamics-web-api")} in a function node with msal-node's \`acquireTokenByClientCredential\` as
+\`onTokenRefresh\`, as its README shows, sending each message on when its create ends; it has no
+concurrency limit of its own, so *dynamics-web-api-16* adds a ${CONCURRENCY}-slot semaphore to the function node
+for comparison. *token-per-message* is the classic blog flow: a function node builds a
+client-credentials token request, an http request node sends it, a function node sets the
+Authorization header and an http request node creates the row. The two flows that send every message
+at once run ${fmt(3000)} messages. *rss* fans ${fmt(RSS_MESSAGES)} messages out at once to a create node whose
+connection has concurrency ${CONCURRENCY} and a queue limit of 20,000, against ${RSS_LATENCY_MS} ms latency, and samples RSS
+every 50 ms for 8 s; stopping the flows then ends the queued messages.
+`;
+}
+
+function dependencyVersion(name: string): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return "";
+  }
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const runs = plan().filter((r) => (!args.only || args.only.has(r.scenario)) && (args.latency === undefined || r.latencyMs === args.latency || r.scenario === "rss"));
+  const full = !args.only && args.latency === undefined;
+  const began = performance.now();
+  const loadBefore = os.loadavg()[0];
+  if (loadBefore > 0.7) {
+    process.stderr.write(`Warning: load average ${loadBefore.toFixed(2)} before the run: other processes compete for the ${os.cpus().length} cores, expect lower and noisier rates.\n`);
+  }
+
+  const { child: emulatorProcess, info } = await startEmulatorProcess();
+  const bundle = writeTrustBundle(info.caPem, path.join(caDir, "trust-bundle.pem"));
+  const control = controlClient(info.dataverseUrl, info.caPem);
+  const results: ScenarioResult[] = [];
+  let failed = false;
+  try {
+    for (const run of runs) {
+      await control.reset();
+      await control.setConfig({ latencyMs: run.latencyMs, concurrencyLimit: 1000, requestLimit: 1e9, executionTimeLimitMs: 1e12 });
+      const spec: ScenarioSpec = { ...run, concurrency: CONCURRENCY, emulator: info };
+      process.stderr.write(`${run.scenario} at ${run.latencyMs} ms: ${fmt(run.messages)} messages... `);
+      try {
+        const result = await runScenario(spec, bundle, emulatorProcess.pid!);
+        results.push(result);
+        process.stderr.write(`${fmt(result.rate)} msgs/s, ${cpuPerMessage(result)} µs CPU/msg, ${fmt(result.dataverseRequests)} requests, ${result.errors} errors, ${result.tokenRequests} token requests, peak ${result.peakConcurrency} in flight, ${fmt(result.peakRssMb)} MB\n`);
+        if (result.accounted !== undefined) process.stderr.write(`  ${fmt(result.accounted)} queued, in flight or done; heap used ${fmt(result.heapUsedMb ?? 0)} MB, sampled RSS peak ${fmt(result.sampledPeakRssMb ?? 0)} MB (${result.rssSamples} samples)\n`);
+        if (result.firstError) process.stderr.write(`  first error: ${result.firstError}\n`);
+      } catch (err) {
+        failed = true;
+        process.stderr.write(`failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      }
+    }
+  } finally {
+    emulatorProcess.send({ type: "stop" });
+  }
+
+  const best = bestRuns(results);
+  const list = targets(best);
+  console.log(`\n${table(best)}\n\nTargets:\n${targetLines(list)}\n`);
+  if (full && !failed) {
+    const file = path.join(__dirname, "results.md");
+    writeFileSync(file, resultsMarkdown(best, list, (performance.now() - began) / 1000, loadBefore));
+    console.log(`Written to ${path.relative(root, file)}`);
+  } else {
+    console.log("(bench/results.md is only written by a full run without failures)");
+  }
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
