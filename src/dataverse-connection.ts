@@ -3,9 +3,10 @@
  * DataverseClient (transport, tokens) that every node using this connection shares.
  */
 import type { Node, NodeAPI, NodeDef } from "node-red";
-import { checkConnectionSettings, DataverseClient, asDataverseError, type ConnectionSettings, type TlsOptions } from "./client";
+import { checkConnectionSettings, DataverseClient, asDataverseError, type ConnectionSettings } from "./client";
 import { registerAdminApi } from "./shared/admin-api";
 import type { ConnectionNode } from "./shared/connection-node";
+import { tlsOptions } from "./shared/tls";
 
 interface ConnectionConfig extends NodeDef {
   url: string;
@@ -22,10 +23,6 @@ interface ConnectionConfig extends NodeDef {
 }
 
 const THROTTLED = "node-red-contrib-dataverse/dataverse-connection:dataverse-connection.status.throttled";
-
-interface TlsConfigNode extends Node {
-  addTLSOptions(options: Record<string, unknown>): Record<string, unknown>;
-}
 
 export = function (RED: NodeAPI): void {
   registerAdminApi(RED);
@@ -57,7 +54,6 @@ export = function (RED: NodeAPI): void {
       authType: config.authType,
       clientId: this.credentials?.clientId,
       clientSecret: this.credentials?.clientSecret,
-      tls: tlsOptions(config.tls),
       concurrency: optionalNumber(config.concurrency),
       queueLimit: optionalNumber(config.queueLimit),
       maxRetries: optionalNumber(config.maxRetries),
@@ -65,6 +61,7 @@ export = function (RED: NodeAPI): void {
       timeoutMs: optionalNumber(config.timeout, 1000),
     };
     try {
+      settings.tls = tlsOptions(RED, config.tls);
       checkConnectionSettings(settings);
       node.client = new DataverseClient(settings as ConnectionSettings, { onPause });
     } catch (err) {
@@ -83,12 +80,6 @@ export = function (RED: NodeAPI): void {
     return Number(value) * scale;
   }
 
-  function tlsOptions(tlsNodeId: string | undefined): TlsOptions | undefined {
-    const tlsNode = tlsNodeId ? (RED.nodes.getNode(tlsNodeId) as TlsConfigNode | null) : null;
-    if (!tlsNode) return undefined;
-    const { ca, cert, key, passphrase, servername, rejectUnauthorized } = tlsNode.addTLSOptions({}) as TlsOptions;
-    return { ca, cert, key, passphrase, servername, rejectUnauthorized };
-  }
 
   RED.nodes.registerType("dataverse-connection", DataverseConnectionNode as unknown as (this: Node, config: ConnectionConfig) => void, {
     credentials: { clientId: { type: "text" }, clientSecret: { type: "password" } },

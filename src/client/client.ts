@@ -128,7 +128,7 @@ export function checkConnectionSettings(settings: Partial<ConnectionSettings>): 
   if (!clientId) throw connectionError("clientId", "The connection has no client ID: set the Application (client) ID from the app registration's Overview page");
   if (!isGuid(clientId)) throw connectionError("clientId", "The client ID must be the app registration's Application (client) ID, a GUID");
   if (!settings.clientSecret) throw connectionError("clientSecret", "The connection has no client secret: create one under the app registration's Certificates & secrets and paste its Value");
-  checkRange("concurrency", settings.concurrency, 1, 100, "Concurrent requests");
+  checkRange("concurrency", settings.concurrency, 1, 52, "Concurrent requests");
   checkRange("queueLimit", settings.queueLimit, 1, 10_000_000, "Queue limit");
   checkRange("maxRetries", settings.maxRetries, 0, 20, "Retries");
   checkRange("maxThrottleWait", settings.maxThrottleWaitMs, 0, 24 * 3_600_000, "Maximum throttle wait", 1000);

@@ -29,9 +29,9 @@ import {
   type ColumnInfo,
   type ConnectionSettings,
   type TableInfo,
-  type TlsOptions,
 } from "../client";
 import type { ConnectionCredentials, ConnectionNode } from "./connection-node";
+import { tlsOptions } from "./tls";
 
 const TYPE = "dataverse-connection";
 /** What the editor shows in a password field when a secret is stored. */
@@ -53,10 +53,6 @@ export interface DialogConnection {
   timeout?: unknown;
   clientId?: unknown;
   clientSecret?: unknown;
-}
-
-interface TlsConfigNode extends Node {
-  addTLSOptions(options: Record<string, unknown>): Record<string, unknown>;
 }
 
 type Answer = { status?: number; body: Record<string, unknown> };
@@ -159,19 +155,6 @@ export function settingsFromDialog(RED: NodeAPI, dialog: DialogConnection): Conn
 function deployedConnection(RED: NodeAPI, id: string): ConnectionNode | undefined {
   const node = id ? (RED.nodes.getNode(id) as ConnectionNode | null) : null;
   return node && node.type === TYPE ? node : undefined;
-}
-
-function tlsOptions(RED: NodeAPI, tlsId: unknown): TlsOptions | undefined {
-  if (typeof tlsId !== "string" || tlsId === "" || tlsId === "_ADD_") return undefined;
-  const tlsNode = RED.nodes.getNode(tlsId) as TlsConfigNode | null;
-  if (!tlsNode || typeof tlsNode.addTLSOptions !== "function") {
-    throw new DataverseError({
-      message: "The TLS configuration chosen for this connection is not deployed yet: deploy it once, then try again",
-      code: ErrorCodes.invalidConnection,
-    });
-  }
-  const { ca, cert, key, passphrase, servername, rejectUnauthorized } = tlsNode.addTLSOptions({}) as TlsOptions;
-  return { ca, cert, key, passphrase, servername, rejectUnauthorized };
 }
 
 function asConnection(body: unknown): DialogConnection {

@@ -3,9 +3,10 @@
 import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
 import type { RunningEmulator } from "../../emulator";
+import { nodeRedRequire } from "../node-red";
 import { collect, control, credentialsFor, connectionNode, helper, nodes, run, startTestEmulator } from "./harness";
 
-const debugNode = require("@node-red/nodes/core/common/21-debug.js");
+const debugNode = nodeRedRequire("@node-red/nodes/core/common/21-debug.js");
 
 let emu: RunningEmulator;
 let api: ReturnType<typeof control>;
