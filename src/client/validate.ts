@@ -139,10 +139,15 @@ export function checkEnvironmentUrl(value: unknown): string {
   return url.origin;
 }
 
+/**
+ * A plain object, also when it was made in another realm: a function node's sandbox has its own
+ * Object.prototype, so its objects are not `instanceof Object` here.
+ */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  if (Object.prototype.toString.call(value) !== "[object Object]") return false;
   const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 function describe(value: unknown): string {

@@ -10,9 +10,10 @@ import { nodeRedMain, nodeRedRequire } from "../node-red";
 
 export { helper };
 
-// The compiled files Node-RED itself loads (npm test builds first), and the core change node.
+// The compiled files Node-RED itself loads (npm test builds first), and the core change and function nodes.
 export const nodes = [
   nodeRedRequire("@node-red/nodes/core/function/15-change.js"),
+  nodeRedRequire("@node-red/nodes/core/function/10-function.js"),
   require("../../nodes/dataverse-connection.js"),
   require("../../nodes/dataverse-whoami.js"),
   require("../../nodes/dataverse-retrieve.js"),

@@ -77,6 +77,18 @@ describe("dataverse-create", () => {
     assert.ok(rows.some((r) => r.accountid === msg.rowId && r.name === "J-42"));
   });
 
+  it("takes rows and keys built in a function node (objects from the function sandbox)", async () => {
+    await loadFlow(emu, [
+      { id: "fn", type: "function", func: 'msg.payload = { name: "From a function", numberofemployees: 7 }; return msg;', outputs: 1, wires: [["c"]] },
+      { id: "c", type: "dataverse-create", connection: "conn", table: "accounts", tableType: "str", wires: [["key"]] },
+      { id: "key", type: "function", func: 'msg.rowId = { accountnumber: "FN-1" }; msg.payload = { accountnumber: "FN-1" }; return msg;', outputs: 1, wires: [["u"]] },
+      { id: "u", type: "dataverse-update", connection: "conn", table: "accounts", tableType: "str", mode: "upsert", wires: [["out"]] },
+    ]);
+    const { kind, msg } = await run("fn", {});
+    assert.equal(kind, "out", msg.error?.message);
+    assert.ok((await api.rows("accounts")).some((r) => r.name === "From a function" && r.numberofemployees === 7));
+  });
+
   it("reports Dataverse's own validation errors at Catch", async () => {
     await loadFlow(emu, [{ id: "n1", type: "dataverse-create", connection: "conn", table: "accounts", tableType: "str", wires: [["out"]] }]);
     const { kind, msg } = await run("n1", { payload: { nosuchcolumn: 1 } });

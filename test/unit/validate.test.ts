@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import vm from "node:vm";
 import { checkEnvironmentUrl, checkExpand, checkRow, checkRowId, checkSelect, checkTable } from "../../src/client/validate";
 import { checkTenant, resolveAuthority } from "../../src/client/clouds";
 import { DataverseError } from "../../src/client/errors";
@@ -40,6 +41,11 @@ test("rowId is a GUID or an alternate key object of simple values", () => {
 
 test("row must be a plain object", () => {
   assert.deepEqual(checkRow({ name: "x" }), { name: "x" });
+  const fromSandbox = vm.runInNewContext('({ name: "made in a function node" })');
+  assert.equal(checkRow(fromSandbox), fromSandbox, "objects from another realm (a function node) are plain too");
+  assert.equal(JSON.stringify(checkRowId(vm.runInNewContext(`({ accountnumber: "A1" })`))), `{"key":{"accountnumber":"A1"}}`);
+  fails(() => checkRow(new Date()), "row", /Date/);
+  fails(() => checkRow(new (class Custom {})()), "row", /Custom/);
   fails(() => checkRow("name=x"), "row", /must be an object/);
   fails(() => checkRow([{ name: "x" }]), "row", /an array/);
   fails(() => checkRow(null), "row", /null/);
