@@ -4,6 +4,7 @@
  * request's 429 is everyone's), and transient failures retried with exponential backoff and jitter.
  * Every job ends exactly once: resolved, rejected, or rejected by close().
  */
+import { setMaxListeners } from "node:events";
 import { DataverseError, ErrorCodes } from "./errors";
 
 export interface SchedulerOptions {
@@ -36,7 +37,6 @@ interface Job {
   settled: boolean;
   retries: number;
   firstThrottledAt?: number;
-  controller?: AbortController;
   retryTimer?: NodeJS.Timeout;
   detach?: () => void;
 }
@@ -51,10 +51,14 @@ export class RequestScheduler {
   private pauseTimer?: NodeJS.Timeout;
   private dopHint?: number;
   private closing = false;
+  /** Aborts every request still in flight when the close grace period is over. */
+  private readonly abortInFlight = new AbortController();
   /** Highest number of requests in flight at once, for tests and benchmarks. */
   peakActive = 0;
 
-  constructor(private readonly options: SchedulerOptions) {}
+  constructor(private readonly options: SchedulerOptions) {
+    setMaxListeners(0, this.abortInFlight.signal); // one listener per request in flight
+  }
 
   get limit(): number {
     return Math.max(1, Math.min(this.options.concurrency, this.dopHint ?? Number.POSITIVE_INFINITY));
@@ -110,10 +114,8 @@ export class RequestScheduler {
       let graceTimer: NodeJS.Timeout | undefined;
       await Promise.race([finished, new Promise<void>((r) => (graceTimer = setTimeout(r, graceMs)))]);
       clearTimeout(graceTimer);
-      for (const job of this.active) {
-        job.controller?.abort();
-        this.settle(job, abortedInFlight());
-      }
+      this.abortInFlight.abort();
+      for (const job of this.active) this.settle(job, abortedInFlight());
       this.active.clear();
     }
     this.options.onPause?.(undefined);
@@ -128,9 +130,8 @@ export class RequestScheduler {
   private start(job: Job): void {
     this.active.add(job);
     this.peakActive = Math.max(this.peakActive, this.active.size);
-    job.controller = new AbortController();
     job
-      .attempt(job.controller.signal)
+      .attempt(this.abortInFlight.signal)
       .then(
         (outcome) => this.handle(job, outcome),
         (err: unknown) => this.settle(job, err instanceof DataverseError ? err : unexpected(err)),

@@ -55,14 +55,16 @@ export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeS
         done(unusable);
         return;
       }
-      showStatus({ fill: "blue", shape: "dot", text: text("requesting") });
+      // Status changes only when the node goes busy or idle: under load, a status per message would cost
+      // more than the request (every change is published to the editor).
+      if (inFlight.size === 0) showStatus({ fill: "blue", shape: "dot", text: text("requesting") });
       const handled = spec
         .run(connection!.client!, msg, readInput(msg), config, stopping.signal)
         .then(
           (result) => {
             spec.output(msg, result, config);
             msg.dataverse = resultSummary(result);
-            showStatus({ fill: "green", shape: "dot", text: text("done") });
+            if (inFlight.size === 1) showStatus({ fill: "green", shape: "dot", text: text("done") });
             send(msg);
             done();
           },
