@@ -18,7 +18,7 @@ export interface EmulatorInfo {
   caPem: string;
 }
 
-export type ScenarioName = "plain" | "ours" | "ours-update" | "token-per-message" | "dynamics-web-api" | "dynamics-web-api-16" | "rss";
+export type ScenarioName = "plain" | "plain-https" | "ours" | "ours-update" | "token-per-message" | "dynamics-web-api" | "dynamics-web-api-16" | "rss";
 
 /** What the parent asks a measured child to do (argv[2], JSON). */
 export interface ScenarioSpec {

@@ -25,8 +25,8 @@ interface EmbeddedRed {
   init(settings: Record<string, unknown>): void;
   start(): Promise<void>;
   stop(): Promise<void>;
-  nodes: { getNode(id: string): unknown };
-  events: { once(event: string, listener: (...args: unknown[]) => void): void };
+  nodes: { getNode(id: string): unknown; getNodeList(): Array<{ id: string; err?: unknown }> };
+  events: { once(event: string, listener: (...args: unknown[]) => void): void; on(event: string, listener: (event: unknown) => void): void };
   hooks: { add(name: string, hook: (event: never) => void): void };
 }
 
@@ -316,14 +316,13 @@ export async function runNodeRed(spec: ScenarioSpec): Promise<ScenarioResult> {
   writeFileSync(path.join(userDir, "flows_cred.json"), JSON.stringify(credentials, null, 2));
 
   const probe = new Probe();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const RED = require("node-red") as EmbeddedRed;
   RED.init({
     userDir,
     flowFile: "flows.json",
     credentialSecret: false,
     // BENCH_PACKAGE_DIR: benchmark another build of the package (a directory with its package.json).
-    nodesDir: [process.env.BENCH_PACKAGE_DIR || root],
+    nodesDir: [path.resolve(root, process.env.BENCH_PACKAGE_DIR || ".")],
     httpAdminRoot: false,
     httpNodeRoot: false,
     disableEditor: true,
@@ -339,7 +338,22 @@ export async function runNodeRed(spec: ScenarioSpec): Promise<ScenarioResult> {
       msal: spec.scenario.startsWith("dynamics-web-api") ? require("@azure/msal-node") : undefined,
     },
   });
-  const started = new Promise<void>((resolve) => RED.events.once("flows:started", () => resolve()));
+  // Flows with a node type Node-RED could not load never start: say which, instead of waiting.
+  let timer: NodeJS.Timeout | undefined;
+  const started = new Promise<void>((resolve, reject) => {
+    RED.events.once("flows:started", () => resolve());
+    RED.events.on("runtime-event", (event) => {
+      const payload = (event as { payload?: { error?: string; types?: string[] } }).payload;
+      if (payload?.error === "missing-types") {
+        const loadErrors = RED.nodes
+          .getNodeList()
+          .filter((set) => set.err)
+          .map((set) => `${set.id}: ${String(set.err)}`);
+        reject(new Error(`the bench flow cannot start, missing node types: ${payload.types?.join(", ")}${loadErrors.length ? ` (${loadErrors.join("; ")})` : ""}`));
+      }
+    });
+    timer = setTimeout(() => reject(new Error("the bench flow did not start within 60 s")), 60_000);
+  }).finally(() => clearTimeout(timer));
   await RED.start();
   await started;
   const inject = RED.nodes.getNode("inject") as RuntimeNode | null;
@@ -380,7 +394,7 @@ export async function runNodeRed(spec: ScenarioSpec): Promise<ScenarioResult> {
       rate: round(probe.ok / seconds),
       tokenRequests: warm.tokenRequests + stats.tokenRequests,
       dataverseRequests: stats.dataverseRequests,
-    peakConcurrency: stats.peakConcurrency,
+      peakConcurrency: stats.peakConcurrency,
       peakRssMb: maxRssMb(),
       cpuPercent,
       ...(probe.firstError ? { firstError: probe.firstError } : {}),
@@ -416,6 +430,7 @@ async function measureRss(
   const { peakMb, samples } = sampler.stop();
   const seconds = (performance.now() - t0) / 1000;
   const heapUsedMb = round(process.memoryUsage().heapUsed / 1048576, 1);
+  const peakRssMb = maxRssMb();
   // BENCH_HEAP_SNAPSHOT=<dir>: what the queued messages hold on to (open in Chrome DevTools, Memory).
   if (process.env.BENCH_HEAP_SNAPSHOT) {
     mkdirSync(process.env.BENCH_HEAP_SNAPSHOT, { recursive: true });
@@ -434,7 +449,7 @@ async function measureRss(
     tokenRequests: warmTokens + stats.tokenRequests,
     dataverseRequests: stats.dataverseRequests,
     peakConcurrency: stats.peakConcurrency,
-    peakRssMb: maxRssMb(),
+    peakRssMb,
     accounted: received - probe.errors,
     heapUsedMb,
     baselineRssMb,

@@ -9,9 +9,10 @@
  *   BENCH_CPU_PROF=.run/prof npm run bench -- --only ours --latency 0    a V8 CPU profile of each
  *                                          timed phase (open the .cpuprofile in Chrome DevTools)
  *   BENCH_HEAP_SNAPSHOT=.run/heap npm run bench -- --only rss           a heap snapshot with 20,000 queued
- *   BENCH_PACKAGE_DIR=<dir>                another build of the package (a folder with package.json + nodes/)
+ *   BENCH_PACKAGE_DIR=<dir>                another build of the package (a folder with package.json + nodes/);
+ *                                          BENCH_PACKAGE_NOTE says what it is in results.md
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -38,6 +39,7 @@ interface PlannedRun {
 /** What each row means, for the table and results.md. */
 const DESCRIPTIONS: Record<ScenarioName, string> = {
   plain: "plain script: axios + keep-alive, one msal token, pool of 16",
+  "plain-https": "the same plain script with node:https instead of axios",
   ours: "Node-RED: fan-out → dataverse-create (concurrency 16) → counter",
   "ours-update": "Node-RED: fan-out → dataverse-update upsert by alternate key (500 devices)",
   "dynamics-web-api-16": "Node-RED: function node with DynamicsWebApi + msal-node, 16 in flight",
@@ -51,7 +53,7 @@ function plan(): PlannedRun[] {
   for (const latencyMs of LATENCIES) {
     // 10,000 measured messages after a 500-message warm-up: one token must cover them all. The two
     // scenarios the targets compare run twice, interleaved, and the better run counts.
-    for (const scenario of ["plain", "ours", "plain", "ours", "ours-update", "dynamics-web-api-16"] as const) {
+    for (const scenario of ["plain", "ours", "plain", "ours", "plain-https", "ours-update", "dynamics-web-api-16"] as const) {
       runs.push({ scenario, latencyMs, messages: 10_000, warmup: 500 });
     }
     // These send everything at once (one socket per message in flight): fewer messages.
@@ -144,6 +146,33 @@ function cpuTimeMs(pid: number): number {
   }
 }
 
+/** Share of all cores busy over `ms` (Linux /proc/stat); undefined elsewhere. */
+async function busyShare(ms: number): Promise<number | undefined> {
+  const read = () => {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    return { idle: f[3] + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) };
+  };
+  try {
+    const a = read();
+    await new Promise((r) => setTimeout(r, ms));
+    const b = read();
+    return 1 - (b.idle - a.idle) / Math.max(1, b.total - a.total);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Waits (at most `maxMs`) until other processes leave the cores alone, so a scenario does not start
+ * in the middle of someone's test run. Returns the busy share it last saw.
+ */
+async function waitForQuiet(maxMs: number): Promise<number | undefined> {
+  const until = Date.now() + maxMs;
+  let busy = await busyShare(500);
+  while (busy !== undefined && busy > 0.15 && Date.now() < until) busy = await busyShare(1000);
+  return busy;
+}
+
 // ---- reporting ----
 
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -168,6 +197,11 @@ function cpuPerMessage(r: ScenarioResult): number {
   return Math.round(((r.cpuPercent ?? 0) / 100) * r.seconds * 1e6 / Math.max(1, r.messages));
 }
 
+/** Ratios are shown rounded down, so a shown 0.90 never hides a miss of 0.9. */
+function ratioText(value: number): string {
+  return (Math.floor(value * 100 + 1e-9) / 100).toFixed(2);
+}
+
 function limitRate(latencyMs: number): number | undefined {
   return latencyMs > 0 ? (CONCURRENCY * 1000) / latencyMs : undefined;
 }
@@ -177,13 +211,13 @@ function find(results: ScenarioResult[], scenario: ScenarioName, latencyMs: numb
 }
 
 function table(results: ScenarioResult[]): string {
-  const head = ["Scenario", "Latency", "Messages", "msgs/s", "× limit", "× plain", "Errors", "Token requests", "Tokens per 10k msgs", "Peak concurrency", "Peak RSS (MB)", "CPU: client / emulator"];
+  const head = ["Scenario", "Latency", "Messages", "msgs/s", "× limit", "× plain", "Errors", "Token requests", "Tokens per 10k msgs", "Peak concurrency", "Peak RSS (MB)", "CPU per msg (µs)", "CPU: client / emulator"];
   const cpu = (r: ScenarioResult) => `${r.cpuPercent ?? "?"} % / ${r.emulatorCpuPercent ?? "?"} %`;
   const rows: string[][] = [];
   const latencies = [...new Set(results.filter((r) => r.scenario !== "rss").map((r) => r.latencyMs))];
   for (const latencyMs of latencies) {
     const limit = limitRate(latencyMs);
-    if (limit) rows.push([`limit: ${CONCURRENCY} ÷ ${latencyMs} ms`, `${latencyMs} ms`, "", fmt(limit), "1.00", "", "", "", "", String(CONCURRENCY), "", ""]);
+    if (limit) rows.push([`limit: ${CONCURRENCY} ÷ ${latencyMs} ms`, `${latencyMs} ms`, "", fmt(limit), "1.00", "", "", "", "", String(CONCURRENCY), "", "", ""]);
     const plain = find(results, "plain", latencyMs);
     for (const r of results.filter((x) => x.latencyMs === latencyMs && x.scenario !== "rss")) {
       rows.push([
@@ -192,14 +226,15 @@ function table(results: ScenarioResult[]): string {
         fmt(r.messages),
         // The better run; the other runs' rates in brackets.
         [fmt(r.rate), ...(r.runRates && r.runRates.length > 1 ? [`(${r.runRates.filter((_x, i) => i !== r.runRates!.indexOf(r.rate)).map((x) => fmt(x)).join(", ")})`] : [])].join(" "),
-        limit ? (r.rate / limit).toFixed(2) : "",
-        plain ? (r.rate / plain.rate).toFixed(2) : "",
+        limit ? ratioText(r.rate / limit) : "",
+        plain ? ratioText(r.rate / plain.rate) : "",
         fmt(r.errors),
         fmt(r.tokenRequests),
         tokensPer10k(r) < 10 ? tokensPer10k(r).toFixed(2) : fmt(tokensPer10k(r)),
         // At 0 ms the emulator answers each request in one go, so it never has two in hand at once.
         latencyMs > 0 ? fmt(r.peakConcurrency) : "–",
         fmt(r.peakRssMb),
+        fmt(cpuPerMessage(r)),
         cpu(r),
       ]);
     }
@@ -217,6 +252,7 @@ function table(results: ScenarioResult[]): string {
       "",
       fmt(r.peakConcurrency),
       `${fmt(r.peakRssMb)} (${fmt(r.baselineRssMb ?? 0)} before)`,
+      "",
       "",
     ]);
   }
@@ -244,20 +280,20 @@ function targets(results: ScenarioResult[]): Target[] {
   const plain0 = find(results, "plain", 0);
   const dwa0 = find(results, "dynamics-web-api", 0);
   const dwa16 = find(results, "dynamics-web-api-16", 0);
-  add("20 ms: ours ≥ 0.9 × plain script", ratio(ours20, plain20), (v) => v >= 0.9, (v) => `${v.toFixed(2)} × (${fmt(ours20?.rate ?? 0)} vs ${fmt(plain20?.rate ?? 0)} msgs/s)`, clean(ours20));
-  add("0 ms: ours ≥ 0.7 × plain script", ratio(ours0, plain0), (v) => v >= 0.7, (v) => `${v.toFixed(2)} × (${fmt(ours0?.rate ?? 0)} vs ${fmt(plain0?.rate ?? 0)} msgs/s)`, clean(ours0));
+  add("20 ms: ours ≥ 0.9 × plain script", ratio(ours20, plain20), (v) => v >= 0.9, (v) => `${ratioText(v)} × (${fmt(ours20?.rate ?? 0)} vs ${fmt(plain20?.rate ?? 0)} msgs/s)`, clean(ours20));
+  add("0 ms: ours ≥ 0.7 × plain script", ratio(ours0, plain0), (v) => v >= 0.7, (v) => `${ratioText(v)} × (${fmt(ours0?.rate ?? 0)} vs ${fmt(plain0?.rate ?? 0)} msgs/s)`, clean(ours0));
   add(
     "0 ms: ours ≥ DynamicsWebApi in a function node",
     ratio(ours0, dwa0),
     (v) => v >= 1,
-    (v) => `${v.toFixed(2)} × (${fmt(ours0?.rate ?? 0)} vs ${fmt(dwa0?.rate ?? 0)} msgs/s)`,
+    (v) => `${ratioText(v)} × (${fmt(ours0?.rate ?? 0)} vs ${fmt(dwa0?.rate ?? 0)} msgs/s)`,
     clean(ours0),
   );
   const vs16 = ratio(ours0, dwa16);
   if (vs16 !== undefined) {
     out.push({
       name: "0 ms, not a target: ours vs DynamicsWebApi with a 16-request limit written into its function node",
-      measured: `${vs16.toFixed(2)} × (${fmt(ours0?.rate ?? 0)} vs ${fmt(dwa16?.rate ?? 0)} msgs/s)`,
+      measured: `${ratioText(vs16)} × (${fmt(ours0?.rate ?? 0)} vs ${fmt(dwa16?.rate ?? 0)} msgs/s)`,
       pass: undefined,
       info: true,
     });
@@ -280,14 +316,24 @@ function targetLines(list: Target[]): string {
   return list.map((t) => `- ${t.info ? "(info)" : t.pass === undefined ? "—" : t.pass ? "**PASS**" : "**MISS**"} ${t.name}: ${t.measured}`).join("\n");
 }
 
+/** The commit measured, and whether the package's sources differ from it. */
+function revision(): string {
+  try {
+    const sha = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", "src", "nodes"], { cwd: root, encoding: "utf8" }).trim();
+    return dirty ? `commit ${sha} with uncommitted changes in src/ or nodes/` : `commit ${sha}`;
+  } catch {
+    return "an unknown commit";
+  }
+}
+
 function machine(): string {
   const cpus = os.cpus();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const nodeRedVersion = (require("node-red/package.json") as { version: string }).version;
+  const nodeRedVersion = dependencyVersion("node-red");
   return `${cpus[0]?.model.trim() ?? "unknown CPU"} × ${cpus.length}, ${fmt(os.totalmem() / 2 ** 30, 1)} GB RAM, ${os.type()} ${os.release()}, Node ${process.version}, Node-RED ${nodeRedVersion}`;
 }
 
-function resultsMarkdown(results: ScenarioResult[], list: Target[], seconds: number, loadBefore: number): string {
+function resultsMarkdown(results: ScenarioResult[], list: Target[], seconds: number, loadBefore: number, busyStarts: number): string {
   const date = new Date().toISOString().slice(0, 10);
   const notes = results
     .filter((r) => r.firstError)
@@ -295,8 +341,12 @@ function resultsMarkdown(results: ScenarioResult[], list: Target[], seconds: num
     .join("\n");
   return `# Benchmark results
 
-Measured ${date} on ${machine()}, by \`npm run bench\` (${Math.round(seconds)} s; load average ${loadBefore.toFixed(2)} before it started).${
-    process.env.BENCH_PACKAGE_DIR ? `\n\nThe package was loaded from \`${process.env.BENCH_PACKAGE_DIR}\` (BENCH_PACKAGE_DIR), not from this checkout's \`nodes/\`.` : ""
+Measured ${date} at ${revision()} on ${machine()}, by \`npm run bench\` (${Math.round(seconds)} s; load average ${loadBefore.toFixed(2)} before it started${
+    busyStarts ? `; ${busyStarts} scenario(s) started while other processes kept the CPU busy` : ""
+  }).${
+    process.env.BENCH_PACKAGE_DIR
+      ? `\n\n**The package was loaded from \`${path.relative(root, path.resolve(process.env.BENCH_PACKAGE_DIR))}\` (BENCH_PACKAGE_DIR), not from this checkout's \`nodes/\`**${process.env.BENCH_PACKAGE_NOTE ? `: ${process.env.BENCH_PACKAGE_NOTE.replace(/\.?$/, ".")}` : "."}`
+      : ""
   }
 
 ${table(results)}
@@ -322,14 +372,17 @@ a flow \`inject → function (fan-out) → … → function (counter)\` plus \`c
 returns the whole batch at once, its rows built in the function node. Each scenario first sends a
 warm-up batch (sign-in, table metadata, sockets, JIT) and is then timed from the fan-out to the last
 message's end; msgs/s counts successful messages only. *plain* and *ours* run twice, interleaved,
-and the better run counts (the other in brackets). Token requests are counted by the emulator over
+and the better run counts (the other in brackets); each scenario waits (up to 30 s) for the cores to
+be free of other processes before it starts. Token requests are counted by the emulator over
 the whole process (warm-up included) and given per 10,000 messages sent. Peak concurrency is the
 emulator's during the timed batch (at 0 ms it answers each request synchronously, so it never holds
-two). Peak RSS is the measured process's maximum resident set size; CPU is the share of one core the
-measured process and the emulator used during the timed batch. The limit row is the most any client
+two). Peak RSS is the measured process's maximum resident set size; CPU per msg is the measured process's
+CPU time in the timed batch per message, and CPU the share of one core the measured process and the
+emulator used during it. The limit row is the most any client
 can do with ${CONCURRENCY} requests in flight: ${CONCURRENCY} ÷ latency. *plain* is the floor cost of the same requests
 without Node-RED: axios on a keep-alive agent, one msal-node token, a pool of ${CONCURRENCY}, the same headers
-and body (with a client-chosen id) as the package sends. *dynamics-web-api* is DynamicsWebApi
+and body (with a client-chosen id) as the package sends; *plain-https* is the same script on node:https
+instead of axios (what the HTTP library costs; no target). *dynamics-web-api* is DynamicsWebApi
 ${dependencyVersion("dynamics-web-api")} in a function node with msal-node's \`acquireTokenByClientCredential\` as
 \`onTokenRefresh\`, as its README shows, sending each message on when its create ends; it has no
 concurrency limit of its own, so *dynamics-web-api-16* adds a ${CONCURRENCY}-slot semaphore to the function node
@@ -342,12 +395,12 @@ every 50 ms for 8 s; stopping the flows then ends the queued messages.
 `;
 }
 
+/** An installed package's version (read from its package.json: not every package exports it). */
 function dependencyVersion(name: string): string {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require(`${name}/package.json`) as { version: string }).version;
+    return (JSON.parse(readFileSync(path.join(root, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
   } catch {
-    return "";
+    return "?";
   }
 }
 
@@ -366,14 +419,25 @@ async function main(): Promise<number> {
   const control = controlClient(info.dataverseUrl, info.caPem);
   const results: ScenarioResult[] = [];
   let failed = false;
+  let busyStarts = 0;
   try {
     for (const run of runs) {
+      process.stderr.write(`${run.scenario} at ${run.latencyMs} ms: ${fmt(run.messages)} messages... `);
+      // Someone else's test run on the same cores would be measured too: wait for it (a while).
+      const busy = await waitForQuiet(30_000);
+      if (busy !== undefined && busy > 0.15) {
+        busyStarts++;
+        process.stderr.write(`(other processes keep ${Math.round(busy * 100)} % of the CPU busy) `);
+      }
       await control.reset();
       await control.setConfig({ latencyMs: run.latencyMs, concurrencyLimit: 1000, requestLimit: 1e9, executionTimeLimitMs: 1e12 });
       const spec: ScenarioSpec = { ...run, concurrency: CONCURRENCY, emulator: info };
-      process.stderr.write(`${run.scenario} at ${run.latencyMs} ms: ${fmt(run.messages)} messages... `);
       try {
-        const result = await runScenario(spec, bundle, emulatorProcess.pid!);
+        // One retry: a run can fail for reasons of the moment (say, someone rebuilding nodes/ just then).
+        const result = await runScenario(spec, bundle, emulatorProcess.pid!).catch((err: Error) => {
+          process.stderr.write(`failed (${err.message}), once more... `);
+          return runScenario(spec, bundle, emulatorProcess.pid!);
+        });
         results.push(result);
         process.stderr.write(`${fmt(result.rate)} msgs/s, ${cpuPerMessage(result)} µs CPU/msg, ${fmt(result.dataverseRequests)} requests, ${result.errors} errors, ${result.tokenRequests} token requests, peak ${result.peakConcurrency} in flight, ${fmt(result.peakRssMb)} MB\n`);
         if (result.accounted !== undefined) process.stderr.write(`  ${fmt(result.accounted)} queued, in flight or done; heap used ${fmt(result.heapUsedMb ?? 0)} MB, sampled RSS peak ${fmt(result.sampledPeakRssMb ?? 0)} MB (${result.rssSamples} samples)\n`);
@@ -392,7 +456,7 @@ async function main(): Promise<number> {
   console.log(`\n${table(best)}\n\nTargets:\n${targetLines(list)}\n`);
   if (full && !failed) {
     const file = path.join(__dirname, "results.md");
-    writeFileSync(file, resultsMarkdown(best, list, (performance.now() - began) / 1000, loadBefore));
+    writeFileSync(file, resultsMarkdown(best, list, (performance.now() - began) / 1000, loadBefore, busyStarts));
     console.log(`Written to ${path.relative(root, file)}`);
   } else {
     console.log("(bench/results.md is only written by a full run without failures)");

@@ -9,7 +9,7 @@ import { runPlain } from "./plain";
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "") as ScenarioSpec;
-  const result = spec.scenario === "plain" ? await runPlain(spec) : await runNodeRed(spec);
+  const result = spec.scenario === "plain" || spec.scenario === "plain-https" ? await runPlain(spec) : await runNodeRed(spec);
   printResult(result);
 }
 
