@@ -354,10 +354,14 @@ export async function runNodeRed(spec: ScenarioSpec): Promise<ScenarioResult> {
     });
     timer = setTimeout(() => reject(new Error("the bench flow did not start within 60 s")), 60_000);
   }).finally(() => clearTimeout(timer));
-  await RED.start();
-  await started;
-  const inject = RED.nodes.getNode("inject") as RuntimeNode | null;
-  if (!inject || !RED.nodes.getNode("counter")) throw new Error("the bench flow did not start (missing node types?)");
+  try {
+    await RED.start();
+    await started;
+  } catch (err) {
+    rmSync(userDir, { recursive: true, force: true });
+    throw err;
+  }
+  const inject = RED.nodes.getNode("inject") as RuntimeNode;
 
   const fire = (start: number, count: number, timeoutMs: number): Promise<void> => {
     probe.batch = { start, count };
