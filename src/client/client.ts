@@ -426,7 +426,7 @@ export class DataverseClient {
           ...req.headers,
         },
         data: req.body === undefined ? undefined : JSON.stringify(req.body),
-        responseType: "json",
+        responseType: "text",
         signal,
       });
     } catch (err) {

@@ -44,7 +44,9 @@ interface Job {
 const DEFAULT_THROTTLE_WAIT_MS = 5_000;
 
 export class RequestScheduler {
-  private readonly queue: Job[] = [];
+  private queue: Job[] = [];
+  /** Jobs per caller signal, so one listener per signal serves any number of jobs. */
+  private readonly bySignal = new WeakMap<AbortSignal, Set<Job>>();
   private readonly active = new Set<Job>();
   private readonly waiting = new Set<Job>();
   private pausedUntil = 0;
@@ -91,9 +93,9 @@ export class RequestScheduler {
     return new Promise<T>((resolve, reject) => {
       const job: Job = { attempt, resolve: resolve as (v: unknown) => void, reject, settled: false, retries: 0 };
       if (signal) {
-        const withdraw = () => this.withdraw(job);
-        signal.addEventListener("abort", withdraw, { once: true });
-        job.detach = () => signal.removeEventListener("abort", withdraw);
+        const jobs = this.jobsOf(signal);
+        jobs.add(job);
+        job.detach = () => jobs.delete(job);
       }
       this.queue.push(job);
       this.pump();
@@ -221,11 +223,22 @@ export class RequestScheduler {
     this.options.onPause?.(resumeAt);
   }
 
-  /** A job withdrawn by its caller: if it has not started, it ends now, unsent. */
-  private withdraw(job: Job): void {
-    const index = this.queue.indexOf(job);
-    if (index >= 0) this.queue.splice(index, 1);
-    if (index >= 0 || this.waiting.has(job)) this.settle(job, notSent());
+  private jobsOf(signal: AbortSignal): Set<Job> {
+    let jobs = this.bySignal.get(signal);
+    if (!jobs) {
+      const created = new Set<Job>();
+      signal.addEventListener("abort", () => this.withdraw(created), { once: true });
+      this.bySignal.set(signal, created);
+      jobs = created;
+    }
+    return jobs;
+  }
+
+  /** Jobs withdrawn by their caller: those that have not started end now, unsent. */
+  private withdraw(jobs: Set<Job>): void {
+    const waiting = (job: Job) => !this.active.has(job);
+    this.queue = this.queue.filter((job) => !(jobs.has(job) && waiting(job)));
+    for (const job of [...jobs].filter(waiting)) this.settle(job, notSent());
   }
 
   private settle(job: Job, error: DataverseError | undefined, value?: unknown): void {
