@@ -3,7 +3,7 @@
  * DataverseClient (transport, tokens) that every node using this connection shares.
  */
 import type { Node, NodeAPI, NodeDef } from "node-red";
-import { checkConnectionSettings, DataverseClient, asDataverseError, type ConnectionSettings } from "./client";
+import { DataverseClient, asDataverseError, type ConnectionSettings } from "./client";
 import { registerAdminApi } from "./shared/admin-api";
 import type { ConnectionNode } from "./shared/connection-node";
 import { tlsOptions } from "./shared/tls";
@@ -62,7 +62,6 @@ export = function (RED: NodeAPI): void {
     };
     try {
       settings.tls = tlsOptions(RED, config.tls);
-      checkConnectionSettings(settings);
       node.client = new DataverseClient(settings as ConnectionSettings, { onPause });
     } catch (err) {
       node.problem = asDataverseError(err);
@@ -79,7 +78,6 @@ export = function (RED: NodeAPI): void {
     if (value === undefined || value === null || String(value).trim() === "") return undefined;
     return Number(value) * scale;
   }
-
 
   RED.nodes.registerType("dataverse-connection", DataverseConnectionNode as unknown as (this: Node, config: ConnectionConfig) => void, {
     credentials: { clientId: { type: "text" }, clientSecret: { type: "password" } },
