@@ -206,7 +206,8 @@ const TLS_CODES = new Set([
   "CERT_HAS_EXPIRED",
   "ERR_TLS_CERT_ALTNAME_INVALID",
 ]);
-const TRANSIENT_CODES = new Set(["ECONNRESET", "ETIMEDOUT", "ECONNABORTED", "EAI_AGAIN", "EPIPE", "ECONNREFUSED", "ERR_SOCKET_CONNECTION_TIMEOUT"]);
+// A refused connection is almost always a wrong host or port: it fails fast instead of being retried.
+const TRANSIENT_CODES = new Set(["ECONNRESET", "ETIMEDOUT", "ECONNABORTED", "EAI_AGAIN", "EPIPE", "ERR_SOCKET_CONNECTION_TIMEOUT"]);
 
 export function fromNetworkError(err: unknown, host: string, timeoutMs?: number): DataverseError {
   const e = (err ?? {}) as { code?: string; message?: string };

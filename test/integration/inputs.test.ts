@@ -128,8 +128,10 @@ describe("sign-in and network failures", () => {
     await loadFlow(emu, [{ id: "n1", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }], {
       connection: connectionNode(emu, { authority: `127.0.0.1:${port}` }),
     });
+    const started = Date.now();
     const { kind, msg } = await run("n1", {});
     assert.equal(kind, "caught");
+    assert.ok(Date.now() - started < 2000, "a refused connection is not retried");
     assert.match(msg.error.message, new RegExp(`Cannot reach 127.0.0.1:${port}: the connection was refused`));
     assert.equal(msg.dataverse.code, "ECONNREFUSED");
   });

@@ -50,6 +50,7 @@ test("network failures say which host and whether a retry may help", () => {
   const refused = fromNetworkError(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }), "127.0.0.1:9");
   assert.match(refused.message, /Cannot reach 127.0.0.1:9: the connection was refused/);
   assert.equal(refused.status, 0);
+  assert.equal(refused.retryable, false, "a wrong host or port fails fast");
   const tls = fromNetworkError(Object.assign(new Error("self-signed"), { code: "SELF_SIGNED_CERT_IN_CHAIN" }), "h");
   assert.match(tls.message, /TLS config or NODE_EXTRA_CA_CERTS/);
   assert.equal(tls.retryable, false);
