@@ -1,24 +1,12 @@
 // Update, upsert and delete with If-Match / If-None-Match: the whole matrix of the real service.
-import { after, before, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { SEED_IDS, type RunningEmulator } from "../../emulator";
-import { Client, startTestEmulator, type HttpResult } from "./helpers";
+import { Client, useEmulator, type HttpResult } from "./helpers";
 
 let emu: RunningEmulator;
 let client: Client;
-
-before(async () => {
-  emu = await startTestEmulator();
-  client = new Client(emu);
-});
-after(async () => {
-  client.close();
-  await emu.close();
-});
-beforeEach(() => {
-  emu.control.reset();
-  client.forgetToken();
-});
+useEmulator((e, c) => ((emu = e), (client = c)));
 
 const EXISTING = `accounts(${SEED_IDS.fabrikamAccount})`;
 const MISSING_ID = "9e9e9e9e-0000-4000-8000-000000000001";

@@ -1,24 +1,12 @@
 // The control API over HTTPS (/_emulator/...), as a test or benchmark in another process uses it.
-import { after, before, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { SEED_IDS, type RunningEmulator } from "../../emulator";
-import { Client, GUID_RE, startTestEmulator } from "./helpers";
+import { Client, GUID_RE, useEmulator } from "./helpers";
 
 let emu: RunningEmulator;
 let client: Client;
-
-before(async () => {
-  emu = await startTestEmulator();
-  client = new Client(emu);
-});
-after(async () => {
-  client.close();
-  await emu.close();
-});
-beforeEach(async () => {
-  await client.control("POST", "reset");
-  client.forgetToken();
-});
+useEmulator((e, c) => ((emu = e), (client = c)), (_emu, c) => c.control("POST", "reset"));
 
 describe("control API over HTTPS", () => {
   it("seeds rows (ids assigned when missing), lists them, and empties a table", async () => {

@@ -1,26 +1,14 @@
 // Dataverse Web API emulation: authentication, WhoAmI, create, retrieve (id, keys, $select,
 // $expand), queries with paging, metadata, and the error bodies of each failure.
-import { after, before, beforeEach, describe, it } from "node:test";
+import { beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { SEED_IDS, type RunningEmulator } from "../../emulator";
 import { APPLICATION_USER_ID, BUSINESS_UNIT_ID, ORGANIZATION_ID } from "../../emulator/identities";
-import { Client, GUID_RE, idFromEntityId, startTestEmulator, type HttpResult } from "./helpers";
+import { Client, GUID_RE, idFromEntityId, useEmulator, type HttpResult } from "./helpers";
 
 let emu: RunningEmulator;
 let client: Client;
-
-before(async () => {
-  emu = await startTestEmulator();
-  client = new Client(emu);
-});
-after(async () => {
-  client.close();
-  await emu.close();
-});
-beforeEach(() => {
-  emu.control.reset();
-  client.forgetToken();
-});
+useEmulator((e, c) => ((emu = e), (client = c)));
 
 const JSON_TYPE = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8";
 

@@ -1,24 +1,12 @@
 // Service protection limits, latency and fault rules, and a close() that never waits for them.
-import { after, before, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { RunningEmulator } from "../../emulator";
-import { Client, startTestEmulator, type HttpResult } from "./helpers";
+import { Client, startTestEmulator, useEmulator, type HttpResult } from "./helpers";
 
 let emu: RunningEmulator;
 let client: Client;
-
-before(async () => {
-  emu = await startTestEmulator();
-  client = new Client(emu);
-});
-after(async () => {
-  client.close();
-  await emu.close();
-});
-beforeEach(() => {
-  emu.control.reset();
-  client.forgetToken();
-});
+useEmulator((e, c) => ((emu = e), (client = c)));
 
 function assertThrottled(res: HttpResult, code: string, message: string, retryAfter: string): void {
   assert.equal(res.status, 429, res.text);

@@ -1,5 +1,6 @@
 // Plain HTTPS client for black-box tests of the emulator: trusts the emulator CA through an agent
 // (never through NODE_EXTRA_CA_CERTS), and returns status, headers and body text as received.
+import { after, before, beforeEach } from "node:test";
 import https from "node:https";
 import type { IncomingHttpHeaders } from "node:http";
 import path from "node:path";
@@ -23,6 +24,28 @@ export interface RequestOptions {
 export function startTestEmulator(): Promise<RunningEmulator> {
   const caDir = process.env.DATAVERSE_TEST_CA_DIR ?? path.resolve(__dirname, "..", "..", ".run", "test-ca");
   return startEmulator({ caDir, quiet: true });
+}
+
+/**
+ * Starts one emulator and client for a test file, resets the emulator before each test, and hands
+ * them to `use`. Pass `reset` to reset some other way (over the HTTP control API, say).
+ */
+export function useEmulator(use: (emu: RunningEmulator, client: Client) => void, reset?: (emu: RunningEmulator, client: Client) => unknown): void {
+  let emu: RunningEmulator;
+  let client: Client;
+  before(async () => {
+    emu = await startTestEmulator();
+    client = new Client(emu);
+    use(emu, client);
+  });
+  after(async () => {
+    client.close();
+    await emu.close();
+  });
+  beforeEach(async () => {
+    await (reset ? reset(emu, client) : emu.control.reset());
+    client.forgetToken();
+  });
 }
 
 export class Client {

@@ -1,22 +1,13 @@
 // Entra ID emulation: discovery documents, token success shapes, and every AADSTS error the
 // emulator produces, in the precedence the real service uses.
-import { after, before, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { RunningEmulator } from "../../emulator";
-import { Client, startTestEmulator, type HttpResult } from "./helpers";
+import { Client, useEmulator, type HttpResult } from "./helpers";
 
 let emu: RunningEmulator;
 let client: Client;
-
-before(async () => {
-  emu = await startTestEmulator();
-  client = new Client(emu);
-});
-after(async () => {
-  client.close();
-  await emu.close();
-});
-beforeEach(() => emu.control.reset());
+useEmulator((e, c) => ((emu = e), (client = c)));
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
