@@ -386,23 +386,7 @@ export async function runNodeRed(spec: ScenarioSpec): Promise<ScenarioResult> {
     await fire(spec.warmup, spec.messages, 240_000);
     const seconds = (performance.now() - t0) / 1000;
     const { cpuPercent } = await endPhase();
-    const stats = await control.stats();
-    return {
-      scenario: spec.scenario,
-      latencyMs: spec.latencyMs,
-      messages: spec.messages,
-      warmup: spec.warmup,
-      ok: probe.ok,
-      errors: probe.errors,
-      seconds: round(seconds, 3),
-      rate: round(probe.ok / seconds),
-      tokenRequests: warm.tokenRequests + stats.tokenRequests,
-      dataverseRequests: stats.dataverseRequests,
-      peakConcurrency: stats.peakConcurrency,
-      peakRssMb: maxRssMb(),
-      cpuPercent,
-      ...(probe.firstError ? { firstError: probe.firstError } : {}),
-    };
+    return { ...measured(spec, probe, seconds, warm.tokenRequests, await control.stats()), peakRssMb: maxRssMb(), cpuPercent };
   } finally {
     await Promise.race([RED.stop(), sleep(20_000)]);
     rmSync(userDir, { recursive: true, force: true });
@@ -440,7 +424,25 @@ async function measureRss(
     mkdirSync(process.env.BENCH_HEAP_SNAPSHOT, { recursive: true });
     writeHeapSnapshot(path.join(process.env.BENCH_HEAP_SNAPSHOT, `rss-${process.pid}.heapsnapshot`));
   }
-  const stats = await control.stats();
+  return {
+    ...measured(spec, probe, seconds, warmTokens, await control.stats()),
+    peakRssMb,
+    accounted: received - probe.errors,
+    heapUsedMb,
+    baselineRssMb,
+    sampledPeakRssMb: peakMb,
+    rssSamples: samples,
+  };
+}
+
+/** What every Node-RED scenario reports: counts, rate, and what the emulator saw. */
+function measured(
+  spec: ScenarioSpec,
+  probe: Probe,
+  seconds: number,
+  warmTokens: number,
+  stats: { tokenRequests: number; dataverseRequests: number; peakConcurrency: number },
+): Omit<ScenarioResult, "peakRssMb"> {
   return {
     scenario: spec.scenario,
     latencyMs: spec.latencyMs,
@@ -453,12 +455,6 @@ async function measureRss(
     tokenRequests: warmTokens + stats.tokenRequests,
     dataverseRequests: stats.dataverseRequests,
     peakConcurrency: stats.peakConcurrency,
-    peakRssMb,
-    accounted: received - probe.errors,
-    heapUsedMb,
-    baselineRssMb,
-    sampledPeakRssMb: peakMb,
-    rssSamples: samples,
     ...(probe.firstError ? { firstError: probe.firstError } : {}),
   };
 }
