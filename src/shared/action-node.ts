@@ -3,7 +3,6 @@
  * status, and end every message with send + done() or done(err) — never with an escaped rejection,
  * which would take the whole Node-RED process down.
  */
-import { setMaxListeners } from "node:events";
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
 import { asDataverseError, DataverseError, ErrorCodes, type DataverseClient, type DataverseResult } from "../client";
 import type { ConnectionNode } from "./connection-node";
@@ -43,8 +42,6 @@ export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeS
     // While the connection is paused by service protection, the connection's status text stays up.
     const showStatus = (status: NodeStatus) => connection?.pausedUntil || node.status(status);
     const stopping = new AbortController();
-    setMaxListeners(0, stopping.signal); // one listener per waiting message, however many
-
     const inFlight = new Set<Promise<void>>();
 
     const readInput: (msg: Message) => ReadInput = (msg) => (name) => evaluate(RED, node, sourceOf(config, name, spec.defaults), name, msg);
