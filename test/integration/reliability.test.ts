@@ -159,7 +159,8 @@ describe("transient faults", () => {
   it("5% 503 and 5% connection resets before processing over 1,000 creates: 1,000 rows, all succeed", async () => {
     await api.addFault({ server: "dataverse", method: "POST", status: 503, probability: 0.05 });
     await api.addFault({ server: "dataverse", method: "POST", action: "reset-before", probability: 0.05 });
-    await loadFlow(emu, [createNode("a")], { connection: connectionNode(emu, { concurrency: 16 }) });
+    // 10 retries: with 10% failing attempts, one of 1,000 messages failing 6 times in a row is not rare enough.
+    await loadFlow(emu, [createNode("a")], { connection: connectionNode(emu, { concurrency: 16, maxRetries: 10 }) });
     const outcomes = await burst(["a"], 1000, 180_000, (i) => ({ name: `fault ${i}` }));
     accountedFor(outcomes, 1000);
     assert.deepEqual(errorsOf(outcomes).map((m) => m.error.message), []);
@@ -172,7 +173,8 @@ describe("transient faults", () => {
 
   it("resets after the row was written never make a second row", async () => {
     await api.addFault({ server: "dataverse", method: "POST", action: "reset-after", probability: 0.2 });
-    await loadFlow(emu, [createNode("a", [["out"]], { returnRow: true })]);
+    // Retries meet the same 20% (the 412 that confirms a row can be reset too): allow 10 of them.
+    await loadFlow(emu, [createNode("a", [["out"]], { returnRow: true })], { connection: connectionNode(emu, { maxRetries: 10 }) });
     const outcomes = await burst(["a"], 200, 120_000, (i) => ({ name: `once ${i}` }));
     accountedFor(outcomes, 200);
     assert.deepEqual(errorsOf(outcomes).map((m) => m.error.message), []);
