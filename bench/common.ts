@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { Session } from "node:inspector";
 import path from "node:path";
+import type { EmulatorStats } from "../emulator";
 
 /** Where the emulator (in its own process) listens, and the app it knows. */
 export interface EmulatorInfo {
@@ -78,15 +79,6 @@ export function printResult(result: ScenarioResult): void {
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
 }
 
-export interface EmulatorStatsSnapshot {
-  dataverseRequests: number;
-  tokenRequests: number;
-  openidConfigRequests: number;
-  currentConcurrency: number;
-  peakConcurrency: number;
-  throttled: number;
-}
-
 /** The emulator's control API (/_emulator/ on the Dataverse server), on its own agent. */
 export function controlClient(dataverseUrl: string, caPem: string) {
   const agent = new https.Agent({ keepAlive: false, ca: caPem });
@@ -107,7 +99,7 @@ export function controlClient(dataverseUrl: string, caPem: string) {
   return {
     reset: () => call("POST", "reset"),
     setConfig: (config: Record<string, number | null>) => call("PATCH", "config", config),
-    stats: () => call("GET", "stats") as Promise<EmulatorStatsSnapshot>,
+    stats: () => call("GET", "stats") as Promise<EmulatorStats>,
     resetStats: () => call("DELETE", "stats"),
     seed: (table: string, rows: Array<Record<string, unknown>>) => call("POST", "seed", { table, rows }),
   };

@@ -183,11 +183,6 @@ export class DataverseClient {
     });
   }
 
-  /** Most requests in flight at once so far. */
-  get peakConcurrency(): number {
-    return this.scheduler.peakActive;
-  }
-
   async whoAmI(options: CallOptions = {}): Promise<DataverseResult<WhoAmI>> {
     const res = await this.send({ method: "GET", path: "WhoAmI", idempotent: true }, options.signal);
     const body = (res.body ?? {}) as Partial<WhoAmI>;
