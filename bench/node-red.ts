@@ -217,7 +217,21 @@ function buildFlow(spec: ScenarioSpec): { flow: FlowNode[]; credentials: Record<
   const emu = spec.emulator;
   const common: FlowNode[] = [
     { id: "tab", type: "tab", label: "bench" },
-    { id: "inject", type: "inject", z: "tab", name: "", props: [{ p: "payload" }], payload: "", payloadType: "date", repeat: "", crontab: "", once: false, onceDelay: 0.1, topic: "", wires: [["fanout"]] },
+    {
+      id: "inject",
+      type: "inject",
+      z: "tab",
+      name: "",
+      props: [{ p: "payload" }],
+      payload: "",
+      payloadType: "date",
+      repeat: "",
+      crontab: "",
+      once: false,
+      onceDelay: 0.1,
+      topic: "",
+      wires: [["fanout"]],
+    },
     functionNode("counter", COUNTER, []),
     { id: "catch", type: "catch", z: "tab", name: "", scope: null, uncaught: false, wires: [["errors"]] },
     functionNode("errors", ERRORS, []),
@@ -247,7 +261,19 @@ function buildFlow(spec: ScenarioSpec): { flow: FlowNode[]; credentials: Record<
           ...common,
           connection,
           functionNode("fanout", FANOUT_CREATE, ["create"]),
-          { id: "create", type: "dataverse-create", z: "tab", name: "", connection: "conn", table: "accounts", tableType: "str", row: "payload", rowType: "msg", returnRow: false, wires: [["counter"]] },
+          {
+            id: "create",
+            type: "dataverse-create",
+            z: "tab",
+            name: "",
+            connection: "conn",
+            table: "accounts",
+            tableType: "str",
+            row: "payload",
+            rowType: "msg",
+            returnRow: false,
+            wires: [["counter"]],
+          },
         ],
         credentials,
       };
@@ -349,7 +375,9 @@ export async function runNodeRed(spec: ScenarioSpec): Promise<ScenarioResult> {
           .getNodeList()
           .filter((set) => set.err)
           .map((set) => `${set.id}: ${String(set.err)}`);
-        reject(new Error(`the bench flow cannot start, missing node types: ${payload.types?.join(", ")}${loadErrors.length ? ` (${loadErrors.join("; ")})` : ""}`));
+        reject(
+          new Error(`the bench flow cannot start, missing node types: ${payload.types?.join(", ")}${loadErrors.length ? ` (${loadErrors.join("; ")})` : ""}`),
+        );
       }
     });
     timer = setTimeout(() => reject(new Error("the bench flow did not start within 60 s")), 60_000);

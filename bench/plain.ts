@@ -33,13 +33,17 @@ export async function runPlain(spec: ScenarioSpec): Promise<ScenarioResult> {
     spec.scenario === "plain-https"
       ? (data: string, headers: Record<string, string>) =>
           new Promise<{ status: number; data: unknown }>((resolve, reject) => {
-            const req = https.request(url, { method: "POST", agent, timeout: 60_000, headers: { ...headers, "Content-Length": String(Buffer.byteLength(data)) } }, (res) => {
-              let text = "";
-              res.setEncoding("utf8");
-              res.on("data", (chunk: string) => (text += chunk));
-              res.on("end", () => resolve({ status: res.statusCode ?? 0, data: text ? JSON.parse(text) : text }));
-              res.on("error", reject);
-            });
+            const req = https.request(
+              url,
+              { method: "POST", agent, timeout: 60_000, headers: { ...headers, "Content-Length": String(Buffer.byteLength(data)) } },
+              (res) => {
+                let text = "";
+                res.setEncoding("utf8");
+                res.on("data", (chunk: string) => (text += chunk));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, data: text ? JSON.parse(text) : text }));
+                res.on("error", reject);
+              },
+            );
             req.on("timeout", () => req.destroy(new Error("timeout")));
             req.on("error", reject);
             req.end(data);

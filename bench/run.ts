@@ -131,7 +131,11 @@ function runScenario(spec: ScenarioSpec, bundle: string, emulatorPid: number): P
       const rest = lines.filter((l) => l && !l.startsWith(RESULT_PREFIX) && !l.startsWith(PHASE_PREFIX)).join("\n");
       if (rest) process.stderr.write(`${rest}\n`);
       if (!line) reject(new Error(`${spec.scenario} at ${spec.latencyMs} ms: no result (exit ${code ?? signal})`));
-      else resolve({ ...(JSON.parse(line.slice(RESULT_PREFIX.length)) as ScenarioResult), ...(Number.isFinite(emulatorCpuPercent) ? { emulatorCpuPercent } : {}) });
+      else
+        resolve({
+          ...(JSON.parse(line.slice(RESULT_PREFIX.length)) as ScenarioResult),
+          ...(Number.isFinite(emulatorCpuPercent) ? { emulatorCpuPercent } : {}),
+        });
     });
   });
 }
@@ -194,7 +198,7 @@ function bestRuns(results: ScenarioResult[]): ScenarioResult[] {
 
 /** CPU time the measured process spent per message in the timed phase, µs. */
 function cpuPerMessage(r: ScenarioResult): number {
-  return Math.round(((r.cpuPercent ?? 0) / 100) * r.seconds * 1e6 / Math.max(1, r.messages));
+  return Math.round((((r.cpuPercent ?? 0) / 100) * r.seconds * 1e6) / Math.max(1, r.messages));
 }
 
 /** Ratios are shown rounded down, so a shown 0.90 never hides a miss of 0.9. */
@@ -211,13 +215,28 @@ function find(results: ScenarioResult[], scenario: ScenarioName, latencyMs: numb
 }
 
 function table(results: ScenarioResult[]): string {
-  const head = ["Scenario", "Latency", "Messages", "msgs/s", "× limit", "× plain", "Errors", "Token requests", "Tokens per 10k msgs", "Peak concurrency", "Peak RSS (MB)", "CPU per msg (µs)", "CPU: client / emulator"];
+  const head = [
+    "Scenario",
+    "Latency",
+    "Messages",
+    "msgs/s",
+    "× limit",
+    "× plain",
+    "Errors",
+    "Token requests",
+    "Tokens per 10k msgs",
+    "Peak concurrency",
+    "Peak RSS (MB)",
+    "CPU per msg (µs)",
+    "CPU: client / emulator",
+  ];
   const cpu = (r: ScenarioResult) => `${r.cpuPercent ?? "?"} % / ${r.emulatorCpuPercent ?? "?"} %`;
   const rows: string[][] = [];
   const latencies = [...new Set(results.filter((r) => r.scenario !== "rss").map((r) => r.latencyMs))];
   for (const latencyMs of latencies) {
     const limit = limitRate(latencyMs);
-    if (limit) rows.push([`limit: ${CONCURRENCY} ÷ ${latencyMs} ms`, `${latencyMs} ms`, "", fmt(limit), "1.00", "", "", "", "", String(CONCURRENCY), "", "", ""]);
+    if (limit)
+      rows.push([`limit: ${CONCURRENCY} ÷ ${latencyMs} ms`, `${latencyMs} ms`, "", fmt(limit), "1.00", "", "", "", "", String(CONCURRENCY), "", "", ""]);
     const plain = find(results, "plain", latencyMs);
     for (const r of results.filter((x) => x.latencyMs === latencyMs && x.scenario !== "rss")) {
       rows.push([
@@ -225,7 +244,17 @@ function table(results: ScenarioResult[]): string {
         `${latencyMs} ms`,
         fmt(r.messages),
         // The better run; the other runs' rates in brackets.
-        [fmt(r.rate), ...(r.runRates && r.runRates.length > 1 ? [`(${r.runRates.filter((_x, i) => i !== r.runRates!.indexOf(r.rate)).map((x) => fmt(x)).join(", ")})`] : [])].join(" "),
+        [
+          fmt(r.rate),
+          ...(r.runRates && r.runRates.length > 1
+            ? [
+                `(${r.runRates
+                  .filter((_x, i) => i !== r.runRates!.indexOf(r.rate))
+                  .map((x) => fmt(x))
+                  .join(", ")})`,
+              ]
+            : []),
+        ].join(" "),
         limit ? ratioText(r.rate / limit) : "",
         plain ? ratioText(r.rate / plain.rate) : "",
         fmt(r.errors),
@@ -280,8 +309,20 @@ function targets(results: ScenarioResult[]): Target[] {
   const plain0 = find(results, "plain", 0);
   const dwa0 = find(results, "dynamics-web-api", 0);
   const dwa16 = find(results, "dynamics-web-api-16", 0);
-  add("20 ms: ours ≥ 0.9 × plain script", ratio(ours20, plain20), (v) => v >= 0.9, (v) => `${ratioText(v)} × (${fmt(ours20?.rate ?? 0)} vs ${fmt(plain20?.rate ?? 0)} msgs/s)`, clean(ours20));
-  add("0 ms: ours ≥ 0.7 × plain script", ratio(ours0, plain0), (v) => v >= 0.7, (v) => `${ratioText(v)} × (${fmt(ours0?.rate ?? 0)} vs ${fmt(plain0?.rate ?? 0)} msgs/s)`, clean(ours0));
+  add(
+    "20 ms: ours ≥ 0.9 × plain script",
+    ratio(ours20, plain20),
+    (v) => v >= 0.9,
+    (v) => `${ratioText(v)} × (${fmt(ours20?.rate ?? 0)} vs ${fmt(plain20?.rate ?? 0)} msgs/s)`,
+    clean(ours20),
+  );
+  add(
+    "0 ms: ours ≥ 0.7 × plain script",
+    ratio(ours0, plain0),
+    (v) => v >= 0.7,
+    (v) => `${ratioText(v)} × (${fmt(ours0?.rate ?? 0)} vs ${fmt(plain0?.rate ?? 0)} msgs/s)`,
+    clean(ours0),
+  );
   add(
     "0 ms: ours ≥ DynamicsWebApi in a function node",
     ratio(ours0, dwa0),
@@ -300,7 +341,12 @@ function targets(results: ScenarioResult[]): Target[] {
   }
   const ours = results.filter((r) => r.scenario === "ours" || r.scenario === "ours-update");
   const worstTokens = ours.length ? Math.max(...ours.map(tokensPer10k)) : undefined;
-  add("1 token request per 10,000 messages", worstTokens, (v) => v <= 1, (v) => `${v.toFixed(2)} (worst of ${ours.length} runs of ours, ${fmt((ours[0]?.messages ?? 0) + (ours[0]?.warmup ?? 0))} messages each)`);
+  add(
+    "1 token request per 10,000 messages",
+    worstTokens,
+    (v) => v <= 1,
+    (v) => `${v.toFixed(2)} (worst of ${ours.length} runs of ours, ${fmt((ours[0]?.messages ?? 0) + (ours[0]?.warmup ?? 0))} messages each)`,
+  );
   const rss = find(results, "rss", RSS_LATENCY_MS);
   add(
     `peak RSS < 300 MB with ${fmt(RSS_MESSAGES)} queued`,
@@ -406,12 +452,16 @@ function dependencyVersion(name: string): string {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const runs = plan().filter((r) => (!args.only || args.only.has(r.scenario)) && (args.latency === undefined || r.latencyMs === args.latency || r.scenario === "rss"));
+  const runs = plan().filter(
+    (r) => (!args.only || args.only.has(r.scenario)) && (args.latency === undefined || r.latencyMs === args.latency || r.scenario === "rss"),
+  );
   const full = !args.only && args.latency === undefined;
   const began = performance.now();
   const loadBefore = os.loadavg()[0];
   if (loadBefore > 0.7) {
-    process.stderr.write(`Warning: load average ${loadBefore.toFixed(2)} before the run: other processes compete for the ${os.cpus().length} cores, expect lower and noisier rates.\n`);
+    process.stderr.write(
+      `Warning: load average ${loadBefore.toFixed(2)} before the run: other processes compete for the ${os.cpus().length} cores, expect lower and noisier rates.\n`,
+    );
   }
 
   const { child: emulatorProcess, info } = await startEmulatorProcess();
@@ -439,8 +489,13 @@ async function main(): Promise<number> {
           return runScenario(spec, bundle, emulatorProcess.pid!);
         });
         results.push(result);
-        process.stderr.write(`${fmt(result.rate)} msgs/s, ${cpuPerMessage(result)} µs CPU/msg, ${fmt(result.dataverseRequests)} requests, ${result.errors} errors, ${result.tokenRequests} token requests, peak ${result.peakConcurrency} in flight, ${fmt(result.peakRssMb)} MB\n`);
-        if (result.accounted !== undefined) process.stderr.write(`  ${fmt(result.accounted)} queued, in flight or done; heap used ${fmt(result.heapUsedMb ?? 0)} MB, sampled RSS peak ${fmt(result.sampledPeakRssMb ?? 0)} MB (${result.rssSamples} samples)\n`);
+        process.stderr.write(
+          `${fmt(result.rate)} msgs/s, ${cpuPerMessage(result)} µs CPU/msg, ${fmt(result.dataverseRequests)} requests, ${result.errors} errors, ${result.tokenRequests} token requests, peak ${result.peakConcurrency} in flight, ${fmt(result.peakRssMb)} MB\n`,
+        );
+        if (result.accounted !== undefined)
+          process.stderr.write(
+            `  ${fmt(result.accounted)} queued, in flight or done; heap used ${fmt(result.heapUsedMb ?? 0)} MB, sampled RSS peak ${fmt(result.sampledPeakRssMb ?? 0)} MB (${result.rssSamples} samples)\n`,
+          );
         if (result.firstError) process.stderr.write(`  first error: ${result.firstError}\n`);
       } catch (err) {
         failed = true;

@@ -125,7 +125,7 @@ function route(control: EmulatorControl, method: string, path: string, query: st
       return ok;
     case "POST seed": {
       const b = (body ?? {}) as { table?: unknown; rows?: unknown };
-      if (typeof b.table !== "string") throw new ControlError("body must be {\"table\": \"<entity set>\", \"rows\": [...]}");
+      if (typeof b.table !== "string") throw new ControlError('body must be {"table": "<entity set>", "rows": [...]}');
       return control.seed(b.table, b.rows as Array<Record<string, unknown>>);
     }
     case "GET rows/*":

@@ -160,9 +160,7 @@ function faultResponse(core: EmulatorCore, rule: FaultRuleState): EmuResponse {
     return { status, headers: { ...headers, "Content-Type": "text/html; charset=us-ascii" }, body: GATEWAY_PAGES[status] };
   }
   const [code, message] =
-    status === 429
-      ? [CODES.tooManyRequests, requestLimitMessage(core.config)]
-      : (DEFAULT_FAULT_ERRORS[status] ?? ["", `Injected fault (HTTP ${status}).`]);
+    status === 429 ? [CODES.tooManyRequests, requestLimitMessage(core.config)] : (DEFAULT_FAULT_ERRORS[status] ?? ["", `Injected fault (HTTP ${status}).`]);
   const body = JSON.stringify({ error: { code: rule.code ?? code, message: rule.message ?? message } });
   return { status, headers: { ...headers, "Content-Type": JSON_CONTENT_TYPE }, body };
 }

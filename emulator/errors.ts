@@ -38,8 +38,7 @@ export class DataverseError extends Error {
   }
 }
 
-export const badRequest = (message: string, code: string = CODES.badRequest): DataverseError =>
-  new DataverseError(400, code, message);
+export const badRequest = (message: string, code: string = CODES.badRequest): DataverseError => new DataverseError(400, code, message);
 
 export const unknownProperty = (table: TableDef | string, name: string): DataverseError =>
   badRequest(`Could not find a property named '${name}' on type '${typeof table === "string" ? table : odataType(table)}'.`);
@@ -51,21 +50,13 @@ export const notFoundById = (table: TableDef, id: string): DataverseError =>
   new DataverseError(404, CODES.notFoundById, `${table.logicalName} With Id = ${id} Does Not Exist`);
 
 export const notFoundByKey = (table: TableDef): DataverseError =>
-  new DataverseError(
-    404,
-    CODES.notFoundByKey,
-    `A record with the specified key values does not exist in ${table.logicalName} entity`,
-  );
+  new DataverseError(404, CODES.notFoundByKey, `A record with the specified key values does not exist in ${table.logicalName} entity`);
 
 export const duplicateRecord = (message = "A record with matching key values already exists."): DataverseError =>
   new DataverseError(412, CODES.duplicate, message);
 
 export const versionMismatch = (): DataverseError =>
-  new DataverseError(
-    412,
-    CODES.versionMismatch,
-    "The version of the existing record doesn't match the RowVersion property provided.",
-  );
+  new DataverseError(412, CODES.versionMismatch, "The version of the existing record doesn't match the RowVersion property provided.");
 
 export const methodNotAllowed = (method: string, allowed: string[]): DataverseError =>
   new DataverseError(405, CODES.badRequest, `The requested resource does not support http method '${method}'.`, {

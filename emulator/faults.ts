@@ -56,7 +56,7 @@ function validateRule(rule: unknown): FaultRule {
   for (const k of ["id", "method", "path", "code", "message"]) optional(k, "string");
   for (const k of ["status", "latencyMs", "times", "skip", "probability"]) optional(k, "number");
   if (r.server !== undefined && r.server !== "dataverse" && r.server !== "login") {
-    throw new Error("fault rule field 'server' must be \"dataverse\" or \"login\"");
+    throw new Error('fault rule field \'server\' must be "dataverse" or "login"');
   }
   if (r.action !== undefined && !ACTIONS.includes(r.action as FaultAction)) {
     throw new Error(`fault rule field 'action' must be one of ${ACTIONS.join(", ")}`);

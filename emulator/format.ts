@@ -44,7 +44,10 @@ export function contextPath(table: TableDef, p: Projection): string {
 /** Matches annotation names against an `odata.include-annotations` value (`*`, `ns.*`, lists). */
 export function annotationFilter(include: string | undefined): ((name: string) => boolean) | undefined {
   if (!include) return undefined;
-  const patterns = include.split(",").map((p) => p.trim()).filter(Boolean);
+  const patterns = include
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
   return (name) => patterns.some((p) => p === "*" || p === name || (p.endsWith(".*") && name.startsWith(p.slice(0, -1))));
 }
 

@@ -124,7 +124,27 @@ function openIdConfiguration(core: EmulatorCore, v2: boolean): unknown {
     userinfo_endpoint: "https://graph.microsoft.com/oidc/userinfo",
     kerberos_endpoint: `${base}/kerberos`,
     scopes_supported: ["openid", "profile", "email", "offline_access"],
-    claims_supported: ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+    claims_supported: [
+      "sub",
+      "iss",
+      "cloud_instance_name",
+      "cloud_instance_host_name",
+      "cloud_graph_host_name",
+      "msgraph_host",
+      "aud",
+      "exp",
+      "iat",
+      "auth_time",
+      "acr",
+      "nonce",
+      "preferred_username",
+      "name",
+      "tid",
+      "ver",
+      "at_hash",
+      "c_hash",
+      "email",
+    ],
     ...common,
   };
 }
@@ -136,8 +156,7 @@ function token(core: EmulatorCore, req: EmuRequest, tenant: string, v2: boolean)
   const form = parseForm(req.body);
   const query = parseForm(req.query);
   const correlationId = query.get("client-request-id") ?? form.get("client-request-id") ?? req.headers["client-request-id"] ?? newGuid();
-  const fail = (status: number, error: string, code: number, description: string) =>
-    aadError(status, error, code, description, correlationId);
+  const fail = (status: number, error: string, code: number, description: string) => aadError(status, error, code, description, correlationId);
 
   if (req.method !== "POST") {
     return fail(400, "invalid_request", 900561, `The endpoint only accepts POST, OPTIONS requests. Received a ${req.method} request.`);

@@ -140,7 +140,11 @@ export function handleEntityDefinitions(ctx: DvContext, args: string | undefined
   const attributes = table.columns.map((c) => ({ id: attributeId(table, c), name: c.name, item: attributeMetadata(table, c) }));
   const attrRoot = `${root}(LogicalName='${table.logicalName}')/Attributes`;
   if (next.args === undefined) {
-    const { items, select } = query(ctx, attributes.map((a) => a.item), "Microsoft.Dynamics.CRM.AttributeMetadata");
+    const { items, select } = query(
+      ctx,
+      attributes.map((a) => a.item),
+      "Microsoft.Dynamics.CRM.AttributeMetadata",
+    );
     return json(200, { "@odata.context": `${attrRoot}${contextSuffix(select)}`, value: items });
   }
   const attribute = byKey(next.args, attributes, "attribute");

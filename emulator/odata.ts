@@ -231,7 +231,13 @@ export function parsePrefer(header: string | undefined): Preferences {
   for (const part of splitQuoted(header)) {
     const eq = part.indexOf("=");
     const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
-    const value = eq < 0 ? "" : part.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1");
+    const value =
+      eq < 0
+        ? ""
+        : part
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, "$1");
     if (name === "return" && value === "representation") prefs.returnRepresentation = true;
     else if (name === "odata.maxpagesize" && /^\d+$/.test(value) && Number(value) > 0) prefs.maxPageSize = Number(value);
     else if (name === "odata.include-annotations") prefs.includeAnnotations = value;

@@ -3,15 +3,7 @@
 import { badRequest, type DataverseError, notFoundById, notFoundByKey, notImplemented, unknownSegment } from "./errors";
 import { parseKeyPredicate, parseSegment } from "./odata";
 import type { Store, WriteTimes } from "./store";
-import {
-  columnByProperty,
-  lookupByNavigation,
-  odataType,
-  propertyName,
-  tableByLogicalName,
-  tableBySet,
-  type TableDef,
-} from "./tables";
+import { columnByProperty, lookupByNavigation, odataType, propertyName, tableByLogicalName, tableBySet, type TableDef } from "./tables";
 import { coerceValue, type Row } from "./values";
 import { isGuid } from "./util";
 
@@ -40,9 +32,7 @@ export function resolveTarget(store: Store, table: TableDef, args: string): Targ
   const key = table.alternateKeys.find((k) => k.columns.length === names.length && k.columns.every((c) => names.includes(c)));
   if (!key) {
     const declared = table.alternateKeys.map((k) => `(${k.columns.join(",")})`).join(", ") || "none";
-    throw badRequest(
-      `The key (${names.join(",")}) is not an alternate key of entity '${table.logicalName}'. Declared alternate keys: ${declared}.`,
-    );
+    throw badRequest(`The key (${names.join(",")}) is not an alternate key of entity '${table.logicalName}'. Declared alternate keys: ${declared}.`);
   }
   const keyValues: Row = {};
   for (const name of names) {
@@ -73,9 +63,7 @@ function resolveBind(store: Store, navigation: string, target: TableDef, value: 
     throw badRequest(`The @odata.bind value '${value}' does not identify a single record.`);
   }
   if (table !== target) {
-    throw badRequest(
-      `The navigation property '${navigation}' expects a record of type '${odataType(target)}', but '${value}' is a '${odataType(table)}'.`,
-    );
+    throw badRequest(`The navigation property '${navigation}' expects a record of type '${odataType(target)}', but '${value}' is a '${odataType(table)}'.`);
   }
   const t = resolveTarget(store, table, segment.args);
   if (!t.row) throw notFound(t);
@@ -147,4 +135,3 @@ export function payloadValues(store: Store, table: TableDef, body: Record<string
   }
   return { values, times };
 }
-

@@ -165,10 +165,7 @@ export interface ServerHandle {
 }
 
 /** An HTTPS server that remembers its connections so close() can cut them. */
-export function createHttpsServer(
-  tls: { key: string; cert: string },
-  listener: (req: IncomingMessage, res: ServerResponse) => void,
-): ServerHandle {
+export function createHttpsServer(tls: { key: string; cert: string }, listener: (req: IncomingMessage, res: ServerResponse) => void): ServerHandle {
   const server = createServer({ key: tls.key, cert: tls.cert }, listener);
   // Longer than typical client idle timeouts, so the client, not the server, ends idle keep-alive sockets.
   server.keepAliveTimeout = 65_000;

@@ -7,7 +7,11 @@ import type { Row, Value } from "./values";
 import { isoSeconds } from "./util";
 
 /** Dataverse compares text case- and accent-insensitively (SQL collation *_CI_AI). */
-export const fold = (s: string): string => s.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+export const fold = (s: string): string =>
+  s
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase();
 
 const keyPart = (v: Value): string => (typeof v === "string" ? fold(v) : String(v));
 
@@ -158,7 +162,10 @@ export class Store {
   private index(table: TableDef, row: Row): void {
     for (const key of table.alternateKeys) {
       const k = this.keyString(key, row);
-      if (k !== undefined) this.tableData(table).keyIndex.get(key.name)!.set(k, row[table.primaryIdAttribute] as string);
+      if (k !== undefined)
+        this.tableData(table)
+          .keyIndex.get(key.name)!
+          .set(k, row[table.primaryIdAttribute] as string);
     }
   }
 

@@ -2,17 +2,7 @@
 // (validation, $select, keys, lookups, metadata) is driven by these definitions.
 
 export type AttributeType =
-  | "Uniqueidentifier"
-  | "String"
-  | "Memo"
-  | "Money"
-  | "Integer"
-  | "BigInt"
-  | "Decimal"
-  | "Boolean"
-  | "DateTime"
-  | "Picklist"
-  | "Lookup";
+  "Uniqueidentifier" | "String" | "Memo" | "Money" | "Integer" | "BigInt" | "Decimal" | "Boolean" | "DateTime" | "Picklist" | "Lookup";
 
 export interface ColumnDef {
   /** Attribute logical name. For lookups the Web API property is `_<name>_value`. */
@@ -128,9 +118,7 @@ const contact: TableDef = {
     },
     ...systemColumns(),
   ],
-  alternateKeys: [
-    { name: "contact_name_email_key", displayName: "First Name and Email Key", columns: ["firstname", "emailaddress1"] },
-  ],
+  alternateKeys: [{ name: "contact_name_email_key", displayName: "First Name and Email Key", columns: ["firstname", "emailaddress1"] }],
   compute(row) {
     const parts = [row.firstname, row.lastname].filter((p): p is string => typeof p === "string" && p !== "");
     row.fullname = parts.length ? parts.join(" ") : null;
@@ -175,11 +163,9 @@ const iotDevice: TableDef = {
 
 export const TABLES: readonly TableDef[] = [account, contact, iotDevice];
 
-export const tableBySet = (entitySetName: string): TableDef | undefined =>
-  TABLES.find((t) => t.entitySetName === entitySetName);
+export const tableBySet = (entitySetName: string): TableDef | undefined => TABLES.find((t) => t.entitySetName === entitySetName);
 
-export const tableByLogicalName = (logicalName: string): TableDef | undefined =>
-  TABLES.find((t) => t.logicalName === logicalName);
+export const tableByLogicalName = (logicalName: string): TableDef | undefined => TABLES.find((t) => t.logicalName === logicalName);
 
 /** Name of a column as a Web API property: lookups are `_<name>_value`. */
 export const propertyName = (c: ColumnDef): string => (c.type === "Lookup" ? `_${c.name}_value` : c.name);

@@ -46,8 +46,7 @@ export function coerceValue(table: TableDef, column: ColumnDef, raw: unknown): V
   if (raw === null) return null;
   const edm = edmType(column);
   const literal = () => payloadError(table, `Cannot convert the literal '${String(raw)}' to the expected type '${edm}'.`);
-  const primitive = () =>
-    payloadError(table, `Cannot convert a primitive value to the expected type '${edm}'. See the inner exception for more details.`);
+  const primitive = () => payloadError(table, `Cannot convert a primitive value to the expected type '${edm}'. See the inner exception for more details.`);
   if (typeof raw === "object") {
     throw payloadError(
       table,

@@ -9,14 +9,16 @@
  */
 (function () {
     "use strict";
-    if (window.DataverseEditor) { return; }
+    if (window.DataverseEditor) {
+        return;
+    }
 
     var CATALOGUE = "node-red-contrib-dataverse/dataverse-connection:dataverse-connection.";
     var ENV_VAR = /^\$\{[^}]+\}$/;
     var GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
     var IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
     var DOMAIN = /^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+$/;
-    var HTTPS_URL = /^https:\/\/[^\s\/?#@]+(\/[^\s]*)?$/i;
+    var HTTPS_URL = /^https:\/\/[^\s/?#@]+(\/[^\s]*)?$/i;
     var LOOPBACK_URL = /^http:\/\/(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?(\/[^\s]*)?$/i;
     var AUTHORITY_HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$/;
     var CLOUDS = ["public", "gcc", "gcchigh", "dod", "china", "custom"];
@@ -26,7 +28,7 @@
         queueLimit: [1, 10000000],
         maxThrottleWait: [0, 86400],
         maxRetries: [0, 20],
-        timeout: [1, 3600]
+        timeout: [1, 3600],
     };
     var LIST_TTL_MS = 2 * 60 * 1000;
     var MAX_SUGGESTIONS = 100;
@@ -38,30 +40,42 @@
         return typeof v === "string" && ENV_VAR.test(v.trim());
     }
     function trimmed(v) {
-        return (typeof v === "string") ? v.trim() : (v === undefined || v === null ? "" : String(v));
+        return typeof v === "string" ? v.trim() : v === undefined || v === null ? "" : String(v);
     }
     function isGuid(v) {
         return GUID.test(trimmed(v).replace(/^\{(.*)\}$/, "$1"));
     }
     function parseJson(v) {
-        try { return { value: JSON.parse(v) }; } catch (err) { return null; }
+        try {
+            return { value: JSON.parse(v) };
+        } catch {
+            return null;
+        }
     }
     function isKeyObject(value) {
-        if (value === null || typeof value !== "object" || Array.isArray(value)) { return false; }
+        if (value === null || typeof value !== "object" || Array.isArray(value)) {
+            return false;
+        }
         var columns = Object.keys(value);
-        return columns.length > 0 && columns.every(function (column) {
-            var v = value[column];
-            return IDENTIFIER.test(column) &&
-                (typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && isFinite(v)));
-        });
+        return (
+            columns.length > 0 &&
+            columns.every(function (column) {
+                var v = value[column];
+                return (
+                    IDENTIFIER.test(column) && (typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && isFinite(v)))
+                );
+            })
+        );
     }
     function isColumnList(text) {
-        return text.split(",").every(function (c) { return IDENTIFIER.test(c.trim()); });
+        return text.split(",").every(function (c) {
+            return IDENTIFIER.test(c.trim());
+        });
     }
     /** The value of a field in the open dialog, or the saved one when its dialog is not open. */
     function fieldValue(node, id, property, fallback) {
         var v = $(id).val();
-        return (typeof v === "string" && v !== "") ? v : (node && node[property]) || fallback;
+        return typeof v === "string" && v !== "" ? v : (node && node[property]) || fallback;
     }
     function typeOf(node, field, fallback) {
         return fieldValue(node, "#node-input-" + field, field, fallback);
@@ -75,8 +89,10 @@
         var builtIn;
         return function (v, opt) {
             var type = typeOf(this, field + "Type", fallbackType);
-            if (checks.hasOwnProperty(type)) {
-                if (isEnv(v)) { return true; }
+            if (Object.prototype.hasOwnProperty.call(checks, type)) {
+                if (isEnv(v)) {
+                    return true;
+                }
                 return checks[type](v) ? true : _("errors." + field + (type === "str" ? "" : "Json"));
             }
             builtIn = builtIn || RED.validators.typedInput(field + "Type");
@@ -88,9 +104,13 @@
         var range = NUMBERS[name];
         return function (v) {
             var text = trimmed(v);
-            if (text === "" || isEnv(text)) { return true; }
+            if (text === "" || isEnv(text)) {
+                return true;
+            }
             var n = Number(text);
-            if (/^\d+$/.test(text) && n >= range[0] && n <= range[1]) { return true; }
+            if (/^\d+$/.test(text) && n >= range[0] && n <= range[1]) {
+                return true;
+            }
             return _("errors.number", { label: _("label." + name), min: range[0], max: range[1] });
         };
     }
@@ -99,32 +119,44 @@
         // the connection
         url: function (v) {
             v = trimmed(v);
-            if (isEnv(v)) { return true; }
-            if (!HTTPS_URL.test(v) && !LOOPBACK_URL.test(v)) { return _("errors.url"); }
+            if (isEnv(v)) {
+                return true;
+            }
+            if (!HTTPS_URL.test(v) && !LOOPBACK_URL.test(v)) {
+                return _("errors.url");
+            }
             return /\/api\/data/i.test(v) ? _("errors.urlApiPath") : true;
         },
         tenant: function (v) {
             v = trimmed(v);
-            if (isEnv(v)) { return true; }
-            if (/^(common|organizations|consumers)$/i.test(v)) { return _("errors.tenantShared"); }
-            return (GUID.test(v) || DOMAIN.test(v)) ? true : _("errors.tenant");
+            if (isEnv(v)) {
+                return true;
+            }
+            if (/^(common|organizations|consumers)$/i.test(v)) {
+                return _("errors.tenantShared");
+            }
+            return GUID.test(v) || DOMAIN.test(v) ? true : _("errors.tenant");
         },
         cloud: function (v) {
-            return (isEnv(v) || CLOUDS.indexOf(v) !== -1) ? true : _("errors.cloud");
+            return isEnv(v) || CLOUDS.indexOf(v) !== -1 ? true : _("errors.cloud");
         },
         authority: function (v) {
             v = trimmed(v);
             var cloud = fieldValue(this, "#node-config-input-cloud", "cloud", "public");
-            if (cloud !== "custom" && !isEnv(cloud)) { return true; } // only the custom cloud uses it
-            if (v === "") { return cloud === "custom" ? _("errors.authorityRequired") : true; }
-            return (isEnv(v) || HTTPS_URL.test(v) || AUTHORITY_HOST.test(v)) ? true : _("errors.authority");
+            if (cloud !== "custom" && !isEnv(cloud)) {
+                return true;
+            } // only the custom cloud uses it
+            if (v === "") {
+                return cloud === "custom" ? _("errors.authorityRequired") : true;
+            }
+            return isEnv(v) || HTTPS_URL.test(v) || AUTHORITY_HOST.test(v) ? true : _("errors.authority");
         },
         authType: function (v) {
-            return (v === "secret" || isEnv(v)) ? true : _("errors.authType");
+            return v === "secret" || isEnv(v) ? true : _("errors.authType");
         },
         clientId: function (v) {
             v = trimmed(v);
-            return (isEnv(v) || GUID.test(v)) ? true : _("errors.clientId");
+            return isEnv(v) || GUID.test(v) ? true : _("errors.clientId");
         },
         concurrency: number("concurrency"),
         queueLimit: number("queueLimit"),
@@ -134,37 +166,51 @@
 
         // the action nodes
         table: typed("table", "str", {
-            str: function (v) { return IDENTIFIER.test(trimmed(v)); }
+            str: function (v) {
+                return IDENTIFIER.test(trimmed(v));
+            },
         }),
         rowId: typed("rowId", "msg", {
             str: isGuid,
             json: function (v) {
                 var parsed = parseJson(v);
                 return !!parsed && ((typeof parsed.value === "string" && isGuid(parsed.value)) || isKeyObject(parsed.value));
-            }
+            },
         }),
         row: typed("row", "msg", {
             json: function (v) {
                 var parsed = parseJson(v);
                 return !!parsed && parsed.value !== null && typeof parsed.value === "object" && !Array.isArray(parsed.value);
-            }
+            },
         }),
         select: typed("select", "str", {
-            str: function (v) { v = trimmed(v); return v === "" || isColumnList(v); },
+            str: function (v) {
+                v = trimmed(v);
+                return v === "" || isColumnList(v);
+            },
             json: function (v) {
-                if (trimmed(v) === "") { return true; }
+                if (trimmed(v) === "") {
+                    return true;
+                }
                 var parsed = parseJson(v);
-                return !!parsed && Array.isArray(parsed.value) && parsed.value.every(function (c) {
-                    return typeof c === "string" && IDENTIFIER.test(c.trim());
-                });
-            }
+                return (
+                    !!parsed &&
+                    Array.isArray(parsed.value) &&
+                    parsed.value.every(function (c) {
+                        return typeof c === "string" && IDENTIFIER.test(c.trim());
+                    })
+                );
+            },
         }),
         expand: typed("expand", "str", {
-            str: function (v) { v = trimmed(v); return v === "" || (/^[A-Za-z_]/.test(v) && !/[&?#\r\n]/.test(v)); }
+            str: function (v) {
+                v = trimmed(v);
+                return v === "" || (/^[A-Za-z_]/.test(v) && !/[&?#\r\n]/.test(v));
+            },
         }),
         mode: function (v) {
-            return (v === "update" || v === "upsert" || isEnv(v)) ? true : _("errors.mode");
-        }
+            return v === "update" || v === "upsert" || isEnv(v) ? true : _("errors.mode");
+        },
     };
 
     // ---------------------------------------------------------------------------------------------
@@ -175,49 +221,78 @@
     /** What the runtime needs to list a connection's metadata: its id, or its values when not deployed as it is. */
     function connectionRequest(connectionId, what, table) {
         var conn = connectionId ? RED.nodes.node(connectionId) : null;
-        if (!conn || conn.type !== "dataverse-connection") { return null; }
+        if (!conn || conn.type !== "dataverse-connection") {
+            return null;
+        }
         var id = encodeURIComponent(conn.id);
         if (!conn.changed) {
-            return { type: "GET", url: "dataverse/connections/" + id + "/tables" + (what === "columns" ? "/" + encodeURIComponent(table) + "/columns" : "") };
+            return {
+                type: "GET",
+                url: "dataverse/connections/" + id + "/tables" + (what === "columns" ? "/" + encodeURIComponent(table) + "/columns" : ""),
+            };
         }
         var credentials = conn.credentials || {};
         var data = {
             connection: {
-                id: conn.id, url: conn.url, tenant: conn.tenant, cloud: conn.cloud, authority: conn.authority,
-                authType: conn.authType, tls: conn.tls, timeout: conn.timeout,
-                clientId: credentials.clientId, clientSecret: credentials.clientSecret
-            }
+                id: conn.id,
+                url: conn.url,
+                tenant: conn.tenant,
+                cloud: conn.cloud,
+                authority: conn.authority,
+                authType: conn.authType,
+                tls: conn.tls,
+                timeout: conn.timeout,
+                clientId: credentials.clientId,
+                clientSecret: credentials.clientSecret,
+            },
         };
-        if (what === "columns") { data.table = table; }
+        if (what === "columns") {
+            data.table = table;
+        }
         return { type: "POST", url: "dataverse/" + what, contentType: "application/json", data: JSON.stringify(data) };
     }
 
     /** A promise of the list (tables, or a table's columns), loaded once per connection for a while. */
     function loadList(connectionId, what, table) {
         var request = connectionRequest(connectionId, what, table);
-        if (!request) { return $.Deferred().reject({ message: _("editor.noConnection") }).promise(); }
+        if (!request) {
+            return $.Deferred()
+                .reject({ message: _("editor.noConnection") })
+                .promise();
+        }
         var key = JSON.stringify(request);
         var hit = lists[key];
-        if (hit && hit.expires > Date.now()) { return hit.promise; }
+        if (hit && hit.expires > Date.now()) {
+            return hit.promise;
+        }
         var deferred = $.Deferred();
         $.ajax($.extend({ dataType: "json", timeout: 45000 }, request)).then(
             function (body) {
-                if (body && body.ok) { deferred.resolve(body[what] || []); }
-                else { deferred.reject((body && body.error) || { message: _("editor.unavailable") }); }
+                if (body && body.ok) {
+                    deferred.resolve(body[what] || []);
+                } else {
+                    deferred.reject((body && body.error) || { message: _("editor.unavailable") });
+                }
             },
             function (xhr) {
                 var body = xhr.responseJSON;
-                deferred.reject((body && body.error) || { message: xhr.status ? xhr.status + " " + xhr.statusText : _("editor.unavailable") });
-            }
+                deferred.reject(
+                    (body && body.error) || { message: xhr.status ? xhr.status + " " + xhr.statusText : _("editor.unavailable") },
+                );
+            },
         );
         lists[key] = { expires: Date.now() + LIST_TTL_MS, promise: deferred.promise() };
-        deferred.fail(function () { delete lists[key]; });
+        deferred.fail(function () {
+            delete lists[key];
+        });
         return lists[key].promise;
     }
 
     function matches(text, words) {
         text = text.toLowerCase();
-        return words.every(function (w) { return text.indexOf(w) !== -1; });
+        return words.every(function (w) {
+            return text.indexOf(w) !== -1;
+        });
     }
 
     function suggestion(value, name, detail) {
@@ -230,13 +305,23 @@
     function tableSuggestions(connectionId) {
         return function (value, done) {
             var words = trimmed(value).toLowerCase().split(/\s+/).filter(Boolean);
-            loadList(connectionId(), "tables").then(function (tables) {
-                done(tables.filter(function (t) {
-                    return matches(t.displayName + " " + t.entitySetName + " " + t.logicalName, words);
-                }).slice(0, MAX_SUGGESTIONS).map(function (t) {
-                    return suggestion(t.entitySetName, t.displayName, t.entitySetName);
-                }));
-            }, function () { done([]); });
+            loadList(connectionId(), "tables").then(
+                function (tables) {
+                    done(
+                        tables
+                            .filter(function (t) {
+                                return matches(t.displayName + " " + t.entitySetName + " " + t.logicalName, words);
+                            })
+                            .slice(0, MAX_SUGGESTIONS)
+                            .map(function (t) {
+                                return suggestion(t.entitySetName, t.displayName, t.entitySetName);
+                            }),
+                    );
+                },
+                function () {
+                    done([]);
+                },
+            );
         };
     }
 
@@ -245,33 +330,55 @@
         return function (value, done) {
             var parts = String(value).split(",");
             var last = parts.pop().trim().toLowerCase();
-            var chosen = parts.map(function (p) { return p.trim(); });
+            var chosen = parts.map(function (p) {
+                return p.trim();
+            });
             var prefix = chosen.length ? chosen.join(",") + "," : "";
             var set = table();
-            if (!set) { done([]); return; }
-            loadList(connectionId(), "columns", set).then(function (columns) {
-                done(columns.filter(function (c) {
-                    return chosen.indexOf(c.logicalName) === -1 && matches(c.logicalName + " " + c.displayName, last ? [last] : []);
-                }).slice(0, MAX_SUGGESTIONS).map(function (c) {
-                    return suggestion(prefix + c.logicalName, c.displayName, c.logicalName);
-                }));
-            }, function () { done([]); });
+            if (!set) {
+                done([]);
+                return;
+            }
+            loadList(connectionId(), "columns", set).then(
+                function (columns) {
+                    done(
+                        columns
+                            .filter(function (c) {
+                                return (
+                                    chosen.indexOf(c.logicalName) === -1 && matches(c.logicalName + " " + c.displayName, last ? [last] : [])
+                                );
+                            })
+                            .slice(0, MAX_SUGGESTIONS)
+                            .map(function (c) {
+                                return suggestion(prefix + c.logicalName, c.displayName, c.logicalName);
+                            }),
+                    );
+                },
+                function () {
+                    done([]);
+                },
+            );
         };
     }
 
     /** The hint under the table field: how many tables there are to pick from, or why there are none. */
     function showTableHint(hint, connectionId) {
-        if (!hint.length) { return; }
+        if (!hint.length) {
+            return;
+        }
         if (!connectionId || connectionId === "_ADD_") {
             hint.text(_("editor.tablesNoConnection"));
             return;
         }
         hint.text(_("editor.tablesLoading"));
-        loadList(connectionId, "tables").then(function (tables) {
-            hint.text(_("editor.tablesLoaded", { count: tables.length }));
-        }, function (error) {
-            hint.text(_("editor.tablesFailed", { message: error.message || "" }));
-        });
+        loadList(connectionId, "tables").then(
+            function (tables) {
+                hint.text(_("editor.tablesLoaded", { count: tables.length }));
+            },
+            function (error) {
+                hint.text(_("editor.tablesFailed", { message: error.message || "" }));
+            },
+        );
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -283,7 +390,7 @@
         rowId: { fallback: "msg", types: ["msg", "flow", "global", "str", "json", "env", "jsonata"] },
         row: { fallback: "msg", types: ["msg", "flow", "global", "json", "jsonata", "env"] },
         select: { fallback: "str", types: ["str", "json", "msg", "flow", "global", "env", "jsonata"] },
-        expand: { fallback: "str", types: ["str", "msg", "flow", "global", "env", "jsonata"] }
+        expand: { fallback: "str", types: ["str", "msg", "flow", "global", "env", "jsonata"] },
     };
 
     /**
@@ -292,26 +399,34 @@
      */
     function prepareActionDialog(node, fields) {
         var connection = $("#node-input-connection");
-        var connectionId = function () { return connection.val(); };
+        var connectionId = function () {
+            return connection.val();
+        };
         var tableInput = $("#node-input-table");
         var tableName = function () {
             var type = tableInput.typedInput("type");
             var value = trimmed(tableInput.typedInput("value"));
-            return (type === "str" && IDENTIFIER.test(value)) ? value : "";
+            return type === "str" && IDENTIFIER.test(value) ? value : "";
         };
         fields.forEach(function (field) {
             var spec = FIELDS[field];
             var types = spec.types.slice();
-            if (field === "table") { types[0] = $.extend({ autoComplete: tableSuggestions(connectionId) }, STRING); }
-            if (field === "select") { types[0] = $.extend({ autoComplete: columnSuggestions(connectionId, tableName) }, STRING); }
+            if (field === "table") {
+                types[0] = $.extend({ autoComplete: tableSuggestions(connectionId) }, STRING);
+            }
+            if (field === "select") {
+                types[0] = $.extend({ autoComplete: columnSuggestions(connectionId, tableName) }, STRING);
+            }
             $("#node-input-" + field).typedInput({
                 default: spec.fallback,
                 types: types,
-                typeField: "#node-input-" + field + "Type"
+                typeField: "#node-input-" + field + "Type",
             });
         });
         var hint = $("#node-input-table-hint");
-        var refresh = function () { showTableHint(hint, connectionId()); };
+        var refresh = function () {
+            showTableHint(hint, connectionId());
+        };
         connection.on("change", refresh);
         refresh();
     }
@@ -321,12 +436,20 @@
 
     /** The connection dialog's current values, as POST /dataverse/test-connection takes them. */
     function dialogValues(node) {
-        var value = function (name) { return $("#node-config-input-" + name).val(); };
+        var value = function (name) {
+            return $("#node-config-input-" + name).val();
+        };
         return {
             id: node.id,
-            url: value("url"), tenant: value("tenant"), cloud: value("cloud"), authority: value("authority"),
-            authType: value("authType"), tls: value("tls"), timeout: value("timeout"),
-            clientId: value("clientId"), clientSecret: value("clientSecret")
+            url: value("url"),
+            tenant: value("tenant"),
+            cloud: value("cloud"),
+            authority: value("authority"),
+            authType: value("authType"),
+            tls: value("tls"),
+            timeout: value("timeout"),
+            clientId: value("clientId"),
+            clientSecret: value("clientSecret"),
         };
     }
 
@@ -335,35 +458,56 @@
         var result = $("#dataverse-connection-test-result");
         var show = function (ok, lines) {
             result.empty().css("color", ok ? "var(--red-ui-text-color-success, #3a7d3a)" : "var(--red-ui-text-color-error, #b52b2b)");
-            $('<i class="fa"></i>').addClass(ok ? "fa-check" : "fa-exclamation-triangle").appendTo(result);
+            $('<i class="fa"></i>')
+                .addClass(ok ? "fa-check" : "fa-exclamation-triangle")
+                .appendTo(result);
             lines.forEach(function (line, i) {
                 var el = $("<div></div>").text(line).appendTo(result);
-                if (i === 0) { el.css("display", "inline").before(" "); } else { el.css({ "font-family": "monospace", "font-size": "0.9em" }); }
+                if (i === 0) {
+                    el.css("display", "inline").before(" ");
+                } else {
+                    el.css({ "font-family": "monospace", "font-size": "0.9em" });
+                }
             });
         };
         button.prop("disabled", true);
-        result.empty().css("color", "").append($('<i class="fa fa-spinner fa-spin"></i>'), " ", $("<span></span>").text(_("editor.testing")));
+        result
+            .empty()
+            .css("color", "")
+            .append($('<i class="fa fa-spinner fa-spin"></i>'), " ", $("<span></span>").text(_("editor.testing")));
         $.ajax({
             type: "POST",
             url: "dataverse/test-connection",
             contentType: "application/json",
             data: JSON.stringify(dialogValues(node)),
             dataType: "json",
-            timeout: 90000
-        }).then(function (body) {
-            if (body && body.ok) {
-                show(true, [_("editor.testOk"), _("editor.userId", { id: body.userId }), _("editor.organizationId", { id: body.organizationId }),
-                    _("editor.businessUnitId", { id: body.businessUnitId })]);
-            } else {
-                var error = (body && body.error) || {};
-                show(false, [error.message || _("editor.unavailable"), [error.status ? "HTTP " + error.status : "", error.code || ""].join(" ").trim()]);
-            }
-        }, function (xhr) {
-            var detail = (xhr.status === 401 || xhr.status === 403) ? _("editor.testDenied") : _("editor.unavailable");
-            show(false, [detail, xhr.status ? "HTTP " + xhr.status : ""]);
-        }).always(function () {
-            button.prop("disabled", false);
-        });
+            timeout: 90000,
+        })
+            .then(
+                function (body) {
+                    if (body && body.ok) {
+                        show(true, [
+                            _("editor.testOk"),
+                            _("editor.userId", { id: body.userId }),
+                            _("editor.organizationId", { id: body.organizationId }),
+                            _("editor.businessUnitId", { id: body.businessUnitId }),
+                        ]);
+                    } else {
+                        var error = (body && body.error) || {};
+                        show(false, [
+                            error.message || _("editor.unavailable"),
+                            [error.status ? "HTTP " + error.status : "", error.code || ""].join(" ").trim(),
+                        ]);
+                    }
+                },
+                function (xhr) {
+                    var detail = xhr.status === 401 || xhr.status === 403 ? _("editor.testDenied") : _("editor.unavailable");
+                    show(false, [detail, xhr.status ? "HTTP " + xhr.status : ""]);
+                },
+            )
+            .always(function () {
+                button.prop("disabled", false);
+            });
     }
 
     /** The Advanced section: closed unless a reliability setting differs from its default or is invalid. */
@@ -389,7 +533,12 @@
     function prepareConnectionDialog(node) {
         var cloudSelect = $("#node-config-input-cloud");
         // Keep an environment variable this dialog has no option for (for example ${MY_CLOUD}).
-        if (node.cloud && cloudSelect.find("option").filter(function () { return this.value === node.cloud; }).length === 0) {
+        if (
+            node.cloud &&
+            cloudSelect.find("option").filter(function () {
+                return this.value === node.cloud;
+            }).length === 0
+        ) {
             var label = isEnv(node.cloud) ? _("cloud.envNamed", { name: node.cloud.trim().slice(2, -1) }) : node.cloud;
             $("<option></option>").val(node.cloud).text(label).appendTo(cloudSelect);
         }
@@ -404,7 +553,9 @@
         };
         cloudSelect.on("change", updateAuthorityRow);
         updateAuthorityRow();
-        if (!node.authType) { $("#node-config-input-authType").val("secret"); }
+        if (!node.authType) {
+            $("#node-config-input-authType").val("secret");
+        }
         prepareAdvanced(node);
         $("#dataverse-connection-test").on("click", function (evt) {
             evt.preventDefault();
@@ -413,7 +564,7 @@
     }
 
     function hostOf(url) {
-        var m = /^https?:\/\/(\[[^\]]+\]|[^\/?#:@\s]+)/i.exec(url || "");
+        var m = /^https?:\/\/(\[[^\]]+\]|[^/?#:@\s]+)/i.exec(url || "");
         return m ? m[1] : "";
     }
 
@@ -422,7 +573,9 @@
 
     /** "create accounts": what an action node does, for its label. */
     function actionLabel(node, verbKey) {
-        if (node.name) { return node.name; }
+        if (node.name) {
+            return node.name;
+        }
         if ((node.tableType || "str") === "str" && node.table) {
             return node._(verbKey + "WithTable", { table: node.table });
         }
@@ -436,6 +589,6 @@
         prepareConnectionDialog: prepareConnectionDialog,
         actionLabel: actionLabel,
         hostOf: hostOf,
-        loadList: loadList
+        loadList: loadList,
     };
 })();

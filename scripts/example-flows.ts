@@ -11,7 +11,9 @@ export type FlowNode = Record<string, unknown> & { id: string };
 export function exampleFlows(examplesDir: string): { flows: FlowNode[]; credentials: Record<string, unknown> } {
   const flows = new Map<string, FlowNode>();
   const credentials: Record<string, unknown> = {};
-  for (const file of readdirSync(examplesDir).filter((f) => f.endsWith(".json")).sort()) {
+  for (const file of readdirSync(examplesDir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()) {
     for (const node of JSON.parse(readFileSync(path.join(examplesDir, file), "utf8")) as FlowNode[]) {
       const { credentials: nodeCredentials, ...rest } = node;
       if (nodeCredentials) credentials[node.id] = nodeCredentials;

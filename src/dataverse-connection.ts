@@ -69,7 +69,10 @@ export = function (RED: NodeAPI): void {
     node.on("close", (_removed: boolean, done: () => void) => {
       clearInterval(countdown);
       const closing = node.client?.close() ?? Promise.resolve();
-      closing.then(() => done(), () => done());
+      closing.then(
+        () => done(),
+        () => done(),
+      );
     });
   }
 

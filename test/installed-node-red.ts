@@ -62,7 +62,11 @@ export async function startNodeRed(userDir: string, settings: Record<string, unk
   };
   try {
     // red.js listens once the runtime has started: any answer (401 with adminAuth) means it is up.
-    await poll(async () => ((await fetch(`${base}/settings`)).status < 500 ? true : undefined), 60_000, () => printed);
+    await poll(
+      async () => ((await fetch(`${base}/settings`)).status < 500 ? true : undefined),
+      60_000,
+      () => printed,
+    );
   } catch (err) {
     await stop();
     throw err;

@@ -7,17 +7,7 @@ import type { AxiosResponse } from "axios";
 import { checkTenant, resolveAuthority } from "./clouds";
 import { asDataverseError, connectionError, DataverseError, ErrorCodes, fromDataverseResponse, fromNetworkError, inputError } from "./errors";
 import { RequestScheduler, type AttemptOutcome } from "./scheduler";
-import {
-  API_PATH,
-  cleanRow,
-  etagOf,
-  idFromEntityId,
-  JSON_CONTENT_TYPE,
-  ODATA_HEADERS,
-  queryString,
-  retryAfterSeconds,
-  rowPath,
-} from "./odata";
+import { API_PATH, cleanRow, etagOf, idFromEntityId, JSON_CONTENT_TYPE, ODATA_HEADERS, queryString, retryAfterSeconds, rowPath } from "./odata";
 import { TokenProvider } from "./tokens";
 import { createTransport, flattenHeaders, msalNetworkClient, type TlsOptions, type Transport } from "./transport";
 import { checkEnvironmentUrl, checkEtag, checkExpand, checkRow, checkRowId, checkSelect, checkTable, isGuid, type Row } from "./validate";
@@ -125,9 +115,14 @@ export function checkConnectionSettings(settings: Partial<ConnectionSettings>): 
     throw connectionError("authType", `Authentication type '${settings.authType}' is not supported; use secret (client secret)`);
   }
   const clientId = settings.clientId?.trim();
-  if (!clientId) throw connectionError("clientId", "The connection has no client ID: set the Application (client) ID from the app registration's Overview page");
+  if (!clientId)
+    throw connectionError("clientId", "The connection has no client ID: set the Application (client) ID from the app registration's Overview page");
   if (!isGuid(clientId)) throw connectionError("clientId", "The client ID must be the app registration's Application (client) ID, a GUID");
-  if (!settings.clientSecret) throw connectionError("clientSecret", "The connection has no client secret: create one under the app registration's Certificates & secrets and paste its Value");
+  if (!settings.clientSecret)
+    throw connectionError(
+      "clientSecret",
+      "The connection has no client secret: create one under the app registration's Certificates & secrets and paste its Value",
+    );
   checkRange("concurrency", settings.concurrency, 1, 52, "Concurrent requests");
   checkRange("queueLimit", settings.queueLimit, 1, 10_000_000, "Queue limit");
   checkRange("maxRetries", settings.maxRetries, 0, 20, "Retries");
@@ -278,10 +273,19 @@ export class DataverseClient {
   /** The columns of a table given by its entity set name, by logical name. */
   async listColumns(table: unknown): Promise<ColumnInfo[]> {
     const set = checkTable(table);
-    const found = await this.send({ method: "GET", path: `EntityDefinitions?$select=LogicalName&$filter=EntitySetName eq '${set}'`, table: set, idempotent: true });
+    const found = await this.send({
+      method: "GET",
+      path: `EntityDefinitions?$select=LogicalName&$filter=EntitySetName eq '${set}'`,
+      table: set,
+      idempotent: true,
+    });
     const logicalName = valuesOf(found.body)[0]?.LogicalName;
     if (typeof logicalName !== "string") {
-      throw new DataverseError({ message: `Table '${set}' does not exist. Use the entity set name (plural, for example accounts)`, status: 404, code: "0x8006088a" });
+      throw new DataverseError({
+        message: `Table '${set}' does not exist. Use the entity set name (plural, for example accounts)`,
+        status: 404,
+        code: "0x8006088a",
+      });
     }
     const res = await this.send({
       method: "GET",

@@ -27,7 +27,10 @@ export function checkTenant(value: unknown): string {
   const tenant = typeof value === "string" ? value.trim() : "";
   if (!tenant) throw connectionError("tenant", "The connection has no tenant: set the Directory (tenant) ID from the app registration's Overview page");
   if (["common", "organizations", "consumers"].includes(tenant.toLowerCase())) {
-    throw connectionError("tenant", `Tenant '${tenant}' cannot be used for app sign-in: set your Directory (tenant) ID or domain, like contoso.onmicrosoft.com`);
+    throw connectionError(
+      "tenant",
+      `Tenant '${tenant}' cannot be used for app sign-in: set your Directory (tenant) ID or domain, like contoso.onmicrosoft.com`,
+    );
   }
   if (!TENANT.test(tenant)) {
     throw connectionError("tenant", `Tenant '${tenant}' is neither a Directory (tenant) ID (a GUID) nor a domain like contoso.onmicrosoft.com`);

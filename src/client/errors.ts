@@ -192,7 +192,10 @@ export function fromSignInError(err: unknown, ctx: SignInContext, lastErrorRespo
 }
 
 function firstLine(text: string): string {
-  return text.split(/\r?\n/)[0].replace(/\s+-\s+Timestamp:.*$/, "").trim();
+  return text
+    .split(/\r?\n/)[0]
+    .replace(/\s+-\s+Timestamp:.*$/, "")
+    .trim();
 }
 
 // ---------------------------------------------------------------------------------------------

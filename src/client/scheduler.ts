@@ -23,10 +23,7 @@ export interface SchedulerOptions {
 }
 
 /** What one attempt of a job came to. Failures that must not be retried are thrown instead. */
-export type AttemptOutcome<T> =
-  | { ok: T }
-  | { throttled: DataverseError; retryAfterMs: number }
-  | { transient: DataverseError; retryAfterMs?: number };
+export type AttemptOutcome<T> = { ok: T } | { throttled: DataverseError; retryAfterMs: number } | { transient: DataverseError; retryAfterMs?: number };
 
 export type Attempt<T> = (signal: AbortSignal) => Promise<AttemptOutcome<T>>;
 
@@ -196,12 +193,15 @@ export class RequestScheduler {
     }
     job.retries++;
     this.waiting.add(job);
-    job.retryTimer = setTimeout(() => {
-      this.waiting.delete(job);
-      if (job.settled) return;
-      this.queue.unshift(job);
-      this.pump();
-    }, retryAfterMs ?? this.backoff(job.retries));
+    job.retryTimer = setTimeout(
+      () => {
+        this.waiting.delete(job);
+        if (job.settled) return;
+        this.queue.unshift(job);
+        this.pump();
+      },
+      retryAfterMs ?? this.backoff(job.retries),
+    );
   }
 
   /** Exponential backoff with equal jitter: half fixed, half random. */

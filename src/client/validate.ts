@@ -26,10 +26,7 @@ export function checkTable(value: unknown): string {
   }
   const table = value.trim();
   if (!IDENTIFIER.test(table)) {
-    throw inputError(
-      "table",
-      `table '${table}' is not an entity set name: use letters, digits and underscores only, for example accounts or dv_iotdevices`,
-    );
+    throw inputError("table", `table '${table}' is not an entity set name: use letters, digits and underscores only, for example accounts or dv_iotdevices`);
   }
   return table;
 }
@@ -53,7 +50,7 @@ export function checkRowId(value: unknown): RowRef {
   }
   const entries = Object.entries(value);
   if (entries.length === 0) {
-    throw inputError("rowId", "rowId is an empty object: an alternate key needs at least one column, like {\"accountnumber\":\"ACC-001\"}");
+    throw inputError("rowId", 'rowId is an empty object: an alternate key needs at least one column, like {"accountnumber":"ACC-001"}');
   }
   for (const [column, v] of entries) {
     if (!IDENTIFIER.test(column)) {
@@ -61,10 +58,7 @@ export function checkRowId(value: unknown): RowRef {
     }
     const ok = typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
     if (!ok) {
-      throw inputError(
-        "rowId",
-        `rowId key column '${column}' has ${describe(v)} as its value: alternate key values must be text, numbers or true/false`,
-      );
+      throw inputError("rowId", `rowId key column '${column}' has ${describe(v)} as its value: alternate key values must be text, numbers or true/false`);
     }
   }
   return { key: value as AlternateKey };
@@ -72,10 +66,7 @@ export function checkRowId(value: unknown): RowRef {
 
 export function checkRow(value: unknown, field = "row"): Row {
   if (!isPlainObject(value)) {
-    throw inputError(
-      field,
-      `${field} must be an object of column values, like {"name":"Contoso"}, not ${describe(value)}`,
-    );
+    throw inputError(field, `${field} must be an object of column values, like {"name":"Contoso"}, not ${describe(value)}`);
   }
   return value;
 }
@@ -128,10 +119,7 @@ export function checkEnvironmentUrl(value: unknown): string {
   }
   const loopback = LOOPBACK.has(url.hostname) || url.hostname.startsWith("127.");
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-    throw connectionError(
-      "url",
-      `The environment URL must start with https:// (plain http is only allowed for localhost), got '${truncate(value)}'`,
-    );
+    throw connectionError("url", `The environment URL must start with https:// (plain http is only allowed for localhost), got '${truncate(value)}'`);
   }
   if (/\/api\/data/i.test(url.pathname)) {
     throw connectionError("url", `The environment URL should be the environment root, like ${url.origin}, without /api/data/...`);

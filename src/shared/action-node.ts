@@ -121,7 +121,14 @@ function sourceOf(config: ActionNodeConfig, name: string, defaults: ActionNodeSp
 function evaluate(RED: NodeAPI, node: Node, { value, type }: PropertySource, name: string, msg: Message): Promise<unknown> {
   return new Promise((resolve, reject) => {
     RED.util.evaluateNodeProperty(value, type, node, msg, (err, result) => {
-      if (err) reject(new DataverseError({ message: `${name} could not be read from ${describeSource(type, value)}: ${err.message}`, code: ErrorCodes.invalidInput, field: name }));
+      if (err)
+        reject(
+          new DataverseError({
+            message: `${name} could not be read from ${describeSource(type, value)}: ${err.message}`,
+            code: ErrorCodes.invalidInput,
+            field: name,
+          }),
+        );
       else resolve(result);
     });
   });

@@ -21,15 +21,7 @@
 import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
 import type { Node, NodeAPI } from "node-red";
-import {
-  asDataverseError,
-  DataverseClient,
-  DataverseError,
-  ErrorCodes,
-  type ColumnInfo,
-  type ConnectionSettings,
-  type TableInfo,
-} from "../client";
+import { asDataverseError, DataverseClient, DataverseError, ErrorCodes, type ColumnInfo, type ConnectionSettings, type TableInfo } from "../client";
 import type { ConnectionCredentials, ConnectionNode } from "./connection-node";
 import { tlsOptions } from "./tls";
 
@@ -81,7 +73,10 @@ export function registerAdminApi(RED: NodeAPI): void {
   });
   RED.httpAdmin.post("/dataverse/columns", write, (req: Request, res: Response) => {
     const table = req.body?.table;
-    answer(res, fromDialog(RED, cache, asConnection(req.body?.connection), `columns:${String(table)}`, (client) => client.listColumns(table)).then(columnsAnswer));
+    answer(
+      res,
+      fromDialog(RED, cache, asConnection(req.body?.connection), `columns:${String(table)}`, (client) => client.listColumns(table)).then(columnsAnswer),
+    );
   });
 }
 
@@ -110,7 +105,13 @@ async function fromDeployed<T>(RED: NodeAPI, id: string, load: (client: Datavers
 }
 
 /** A temporary client with the dialog's values, for a result not in the cache yet. */
-async function fromDialog<T>(RED: NodeAPI, cache: MetadataCache, dialog: DialogConnection, what: string, load: (client: DataverseClient) => Promise<T>): Promise<T> {
+async function fromDialog<T>(
+  RED: NodeAPI,
+  cache: MetadataCache,
+  dialog: DialogConnection,
+  what: string,
+  load: (client: DataverseClient) => Promise<T>,
+): Promise<T> {
   const settings = settingsFromDialog(RED, dialog);
   return cache.get(fingerprint(settings), what, async () => {
     const client = new DataverseClient(settings);

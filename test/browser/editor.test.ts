@@ -45,9 +45,10 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     work = mkdtempSync(path.join(os.tmpdir(), "dataverse-browser-"));
     mkdirSync(shots, { recursive: true });
     emu = await startEmulator({ caDir: process.env.DATAVERSE_TEST_CA_DIR, quiet: true });
-    const bundle = process.env.NODE_EXTRA_CA_CERTS && existsSync(process.env.NODE_EXTRA_CA_CERTS)
-      ? process.env.NODE_EXTRA_CA_CERTS
-      : writeTrustBundle(emu.caPem, path.join(work, "trust-bundle.pem"));
+    const bundle =
+      process.env.NODE_EXTRA_CA_CERTS && existsSync(process.env.NODE_EXTRA_CA_CERTS)
+        ? process.env.NODE_EXTRA_CA_CERTS
+        : writeTrustBundle(emu.caPem, path.join(work, "trust-bundle.pem"));
     const { tarball } = pack(work, { build: false });
     userDir = path.join(work, "userdir");
     installInUserDir(tarball, userDir);
@@ -64,7 +65,16 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     browser = await chromium.launchPersistentContext(path.join(work, "chromium-profile"), {
       executablePath: chromiumPath,
       headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
       viewport: { width: 1280, height: 960 },
     });
     page = browser.pages()[0] ?? (await browser.newPage());
@@ -91,7 +101,10 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
       assert.equal(icon.status, 200);
       assert.match(icon.headers.get("content-type") ?? "", /svg/);
     }
-    await page.locator(".red-ui-palette-category").filter({ has: page.locator('[data-palette-type="dataverse-create"]') }).screenshot({ path: path.join(shots, "palette.png") });
+    await page
+      .locator(".red-ui-palette-category")
+      .filter({ has: page.locator('[data-palette-type="dataverse-create"]') })
+      .screenshot({ path: path.join(shots, "palette.png") });
     assert.deepEqual(pageErrors, []);
   });
 
@@ -229,7 +242,9 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     const notice = page.locator(".red-ui-notification").filter({ hasText: "already exist" });
     await notice.waitFor();
     await notice.getByRole("button", { name: "Import copy" }).click();
-    const copy = await page.evaluate(() => RED.nodes.filterNodes({ type: "inject" }).find((n: { name: string; id: string }) => n.name === "new account" && n.id !== "dv-ex2-inject")?.id);
+    const copy = await page.evaluate(
+      () => RED.nodes.filterNodes({ type: "inject" }).find((n: { name: string; id: string }) => n.name === "new account" && n.id !== "dv-ex2-inject")?.id,
+    );
     assert.ok(copy, "the copy is imported");
     const connections = await page.evaluate(() => {
       const ids: string[] = [];
@@ -288,7 +303,10 @@ async function openDialog(id: string): Promise<void> {
 
 async function useConnection(id: string): Promise<void> {
   if ((await page.inputValue("#node-input-connection")) !== id) await page.selectOption("#node-input-connection", id);
-  await page.locator("#node-input-table-hint").filter({ hasText: /tables/ }).waitFor();
+  await page
+    .locator("#node-input-table-hint")
+    .filter({ hasText: /tables/ })
+    .waitFor();
 }
 
 /** The visible input of a TypedInput field. */
@@ -309,13 +327,22 @@ async function pickTable(typed: string, displayName: string, entitySet: string, 
 }
 
 async function pickSuggestion(value: string): Promise<void> {
-  const item = page.locator(".red-ui-autoComplete-container .dataverse-suggestion").filter({ hasText: value.split(",").pop()! }).first();
+  const item = page
+    .locator(".red-ui-autoComplete-container .dataverse-suggestion")
+    .filter({ hasText: value.split(",").pop()! })
+    .first();
   await item.click();
 }
 
 async function trayScreenshot(name: string): Promise<void> {
-  await page.locator(".red-ui-tray-body").last().evaluate((el) => (el.scrollTop = 0));
-  await page.locator(".red-ui-tray").last().screenshot({ path: path.join(shots, name) });
+  await page
+    .locator(".red-ui-tray-body")
+    .last()
+    .evaluate((el) => (el.scrollTop = 0));
+  await page
+    .locator(".red-ui-tray")
+    .last()
+    .screenshot({ path: path.join(shots, name) });
 }
 
 function nodeState(id: string, property: string): Promise<unknown> {
@@ -360,10 +387,16 @@ async function clickInject(id: string): Promise<void> {
 /** Waits until the debug sidebar holds `count` messages of the named debug node containing `text`. */
 async function debugMessage(debugName: string, text: string, count = 1): Promise<string> {
   await page.evaluate(() => RED.sidebar.show("debug"));
-  const messages = page.locator(".red-ui-debug-msg").filter({ hasText: `node: ${debugName}` }).filter({ hasText: text });
-  await messages.nth(count - 1).waitFor({ timeout: 20_000 }).catch(async (err) => {
-    const all = await page.locator(".red-ui-debug-msg").allInnerTexts();
-    throw new Error(`${err}\ndebug sidebar:\n${all.join("\n---\n")}\nNode-RED:\n${nodeRed.output()}`);
-  });
+  const messages = page
+    .locator(".red-ui-debug-msg")
+    .filter({ hasText: `node: ${debugName}` })
+    .filter({ hasText: text });
+  await messages
+    .nth(count - 1)
+    .waitFor({ timeout: 20_000 })
+    .catch(async (err) => {
+      const all = await page.locator(".red-ui-debug-msg").allInnerTexts();
+      throw new Error(`${err}\ndebug sidebar:\n${all.join("\n---\n")}\nNode-RED:\n${nodeRed.output()}`);
+    });
   return messages.nth(count - 1).innerText();
 }

@@ -29,12 +29,19 @@ describe("catalogues", () => {
       const html = read(`nodes/${type}.html`);
       const keys = [...html.matchAll(/data-i18n="(?:\[placeholder\])?([^"]+)"/g)].map((m) => m[1]);
       keys.push(...[...html.matchAll(/this\._\("([^"]+)"/g)].map((m) => m[1]));
-      keys.push(...[...html.matchAll(/actionLabel\(this, (?:this\.mode === "upsert" \? )?"([^"]+)"(?: : "([^"]+)")?\)/g)].flatMap((m) => [m[1], m[2]].filter(Boolean).flatMap((k) => [k, `${k}WithTable`])));
+      keys.push(
+        ...[...html.matchAll(/actionLabel\(this, (?:this\.mode === "upsert" \? )?"([^"]+)"(?: : "([^"]+)")?\)/g)].flatMap((m) =>
+          [m[1], m[2]].filter(Boolean).flatMap((k) => [k, `${k}WithTable`]),
+        ),
+      );
       assert.ok(keys.length > 3, "the dialog uses the catalogue");
       for (const key of keys) assert.equal(typeof lookup(key, type), "string", `${type}: ${key}`);
       // No words outside data-i18n in the dialog template: only tags, entities and blanks.
       const template = /data-template-name="[^"]+">([\s\S]*?)<\/script>/.exec(html)![1];
-      const text = template.replace(/<[^>]+>/g, " ").replace(/&nbsp;/g, " ").trim();
+      const text = template
+        .replace(/<[^>]+>/g, " ")
+        .replace(/&nbsp;/g, " ")
+        .trim();
       assert.equal(text, "", `${type} template has text outside the catalogue: ${text}`);
     });
   }
@@ -94,8 +101,10 @@ describe("node definitions and icons", () => {
 describe("shared validators", () => {
   const editor = loadEditor();
   const v = editor.validators;
-  const ok = (name: string, value: unknown, node: Record<string, unknown> = {}) => assert.equal(v[name].call(node, value, {}), true, `${name} ${JSON.stringify(value)}`);
-  const bad = (name: string, value: unknown, node: Record<string, unknown> = {}) => assert.match(String(v[name].call(node, value, {})), /^errors\./, `${name} ${JSON.stringify(value)}`);
+  const ok = (name: string, value: unknown, node: Record<string, unknown> = {}) =>
+    assert.equal(v[name].call(node, value, {}), true, `${name} ${JSON.stringify(value)}`);
+  const bad = (name: string, value: unknown, node: Record<string, unknown> = {}) =>
+    assert.match(String(v[name].call(node, value, {})), /^errors\./, `${name} ${JSON.stringify(value)}`);
 
   it("connection fields: URL, tenant, cloud, authority, client ID, ${ENV} everywhere", () => {
     ok("url", "https://contoso.crm.dynamics.com");
@@ -167,7 +176,8 @@ function loadEditor(): {
 } {
   const window: Record<string, any> = {};
   const RED = {
-    _: (key: string, args?: unknown) => key.replace("node-red-contrib-dataverse/dataverse-connection:dataverse-connection.", "") + (args ? ` ${JSON.stringify(args)}` : ""),
+    _: (key: string, args?: unknown) =>
+      key.replace("node-red-contrib-dataverse/dataverse-connection:dataverse-connection.", "") + (args ? ` ${JSON.stringify(args)}` : ""),
     validators: { typedInput: () => () => true },
   };
   const $ = () => ({ val: () => undefined });

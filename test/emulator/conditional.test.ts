@@ -98,12 +98,7 @@ describe("PATCH with If-Match: * (update only)", () => {
 describe("PATCH with If-None-Match: * (create only)", () => {
   it("412 for an existing row, unchanged", async () => {
     const before = await etagOf(EXISTING);
-    assertError(
-      await patch(EXISTING, { name: "x" }, { "If-None-Match": "*" }),
-      412,
-      "0x80040237",
-      "A record with matching key values already exists.",
-    );
+    assertError(await patch(EXISTING, { name: "x" }, { "If-None-Match": "*" }), 412, "0x80040237", "A record with matching key values already exists.");
     assert.equal(await etagOf(EXISTING), before);
   });
 
@@ -113,7 +108,7 @@ describe("PATCH with If-None-Match: * (create only)", () => {
   });
 });
 
-describe("PATCH with If-Match: W/\"<etag>\" (optimistic concurrency)", () => {
+describe('PATCH with If-Match: W/"<etag>" (optimistic concurrency)', () => {
   it("updates when the etag is current, 412 0x80060882 when stale", async () => {
     const etag = await etagOf(EXISTING);
     assert.equal((await patch(EXISTING, { name: "First" }, { "If-Match": etag })).status, 204);

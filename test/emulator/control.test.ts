@@ -6,7 +6,10 @@ import { Client, GUID_RE, useEmulator } from "./helpers";
 
 let emu: RunningEmulator;
 let client: Client;
-useEmulator((e, c) => ((emu = e), (client = c)), (_emu, c) => c.control("POST", "reset"));
+useEmulator(
+  (e, c) => ((emu = e), (client = c)),
+  (_emu, c) => c.control("POST", "reset"),
+);
 
 describe("control API over HTTPS", () => {
   it("seeds rows (ids assigned when missing), lists them, and empties a table", async () => {
@@ -44,7 +47,10 @@ describe("control API over HTTPS", () => {
   it("logs requests of both servers (control calls excluded), filters by server and seq", async () => {
     await client.api("POST", "accounts", { body: { name: "Logged" }, headers: { "X-Test": "yes" } });
     const all = await client.control("GET", "requests");
-    assert.deepEqual(all.map((r: any) => `${r.server} ${r.method}`), ["login POST", "dataverse POST"]);
+    assert.deepEqual(
+      all.map((r: any) => `${r.server} ${r.method}`),
+      ["login POST", "dataverse POST"],
+    );
     const [login, create] = all;
     assert.equal(login.path, `/${emu.tenantId}/oauth2/v2.0/token`);
     assert.match(login.body, /grant_type=client_credentials/);
@@ -57,7 +63,10 @@ describe("control API over HTTPS", () => {
     assert.ok(create.seq > login.seq);
 
     assert.equal((await client.control("GET", "requests?server=login")).length, 1);
-    assert.deepEqual((await client.control("GET", `requests?since=${login.seq}`)).map((r: any) => r.seq), [create.seq]);
+    assert.deepEqual(
+      (await client.control("GET", `requests?since=${login.seq}`)).map((r: any) => r.seq),
+      [create.seq],
+    );
     await client.control("DELETE", "requests");
     assert.deepEqual(await client.control("GET", "requests"), []);
   });

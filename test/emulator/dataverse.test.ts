@@ -22,8 +22,7 @@ function assertError(res: HttpResult, status: number, code: string, message?: st
 }
 
 describe("authentication", () => {
-  const challenge = () =>
-    `Bearer authorization_uri=https://${emu.authorityHost}/${emu.tenantId}/oauth2/authorize, resource_id=${emu.dataverseUrl}/`;
+  const challenge = () => `Bearer authorization_uri=https://${emu.authorityHost}/${emu.tenantId}/oauth2/authorize, resource_id=${emu.dataverseUrl}/`;
 
   for (const [name, token] of [
     ["no token", null],
@@ -172,7 +171,7 @@ describe("create", () => {
     const wrongType = await client.api("POST", "accounts", { body: { numberofemployees: "many" } });
     assert.equal(wrongType.status, 400);
     assert.match(wrongType.json().error.message, /Cannot convert the literal 'many' to the expected type 'Edm.Int32'/);
-    assertError(await client.api("POST", "accounts", { body: "{\"name\":" }), 400, "0x80060888", /not valid JSON/);
+    assertError(await client.api("POST", "accounts", { body: '{"name":' }), 400, "0x80060888", /not valid JSON/);
     assertError(await client.api("POST", "accounts", { body: "[1]" }), 400, "0x80060888", /JSON object/);
     const tooLong = await client.api("POST", "accounts", { body: { accountnumber: "x".repeat(21) } });
     assertError(tooLong, 400, "0x80044331", /maximum allowed length of '20'/);
@@ -272,16 +271,31 @@ describe("retrieve multiple", () => {
   });
 
   it("$filter (eq, and, null, numbers, case-insensitive text), $orderby, $top, $count", async () => {
-    let res = await client.api("GET", "dv_iotdevices?$select=dv_name&$filter=dv_batterylevel ge 20 and dv_status eq null&$orderby=dv_batterylevel desc&$count=true");
+    let res = await client.api(
+      "GET",
+      "dv_iotdevices?$select=dv_name&$filter=dv_batterylevel ge 20 and dv_status eq null&$orderby=dv_batterylevel desc&$count=true",
+    );
     let body = res.json();
     assert.equal(body["@odata.count"], 2);
-    assert.deepEqual(body.value.map((r: any) => r.dv_name), ["Sensor D", "Sensor C"]);
+    assert.deepEqual(
+      body.value.map((r: any) => r.dv_name),
+      ["Sensor D", "Sensor C"],
+    );
     res = await client.api("GET", `dv_iotdevices?$filter=dv_name eq 'sensor b'&$select=dv_serialnumber`);
-    assert.deepEqual(res.json().value.map((r: any) => r.dv_serialnumber), ["SN-0002"]);
+    assert.deepEqual(
+      res.json().value.map((r: any) => r.dv_serialnumber),
+      ["SN-0002"],
+    );
     res = await client.api("GET", `contacts?$filter=_parentcustomerid_value eq ${SEED_IDS.contosoAccount}&$select=fullname`);
-    assert.deepEqual(res.json().value.map((r: any) => r.fullname), ["Yvonne McKay"]);
+    assert.deepEqual(
+      res.json().value.map((r: any) => r.fullname),
+      ["Yvonne McKay"],
+    );
     res = await client.api("GET", "accounts?$filter=creditonhold eq true&$select=name");
-    assert.deepEqual(res.json().value.map((r: any) => r.name), ["Northwind Traders"]);
+    assert.deepEqual(
+      res.json().value.map((r: any) => r.name),
+      ["Northwind Traders"],
+    );
     res = await client.api("GET", "dv_iotdevices?$top=2&$select=dv_name");
     body = res.json();
     assert.equal(body.value.length, 2);
@@ -332,11 +346,19 @@ describe("EntityDefinitions", () => {
     );
     assert.equal(res.status, 200);
     const body = res.json();
-    assert.equal(body["@odata.context"], `${emu.dataverseUrl}/api/data/v9.2/$metadata#EntityDefinitions(LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute)`);
+    assert.equal(
+      body["@odata.context"],
+      `${emu.dataverseUrl}/api/data/v9.2/$metadata#EntityDefinitions(LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute)`,
+    );
     assert.equal(body.value.length, 1);
     const { MetadataId, ...rest } = body.value[0];
     assert.match(MetadataId, GUID_RE);
-    assert.deepEqual(rest, { LogicalName: "dv_iotdevice", EntitySetName: "dv_iotdevices", PrimaryIdAttribute: "dv_iotdeviceid", PrimaryNameAttribute: "dv_name" });
+    assert.deepEqual(rest, {
+      LogicalName: "dv_iotdevice",
+      EntitySetName: "dv_iotdevices",
+      PrimaryIdAttribute: "dv_iotdeviceid",
+      PrimaryNameAttribute: "dv_name",
+    });
   });
 
   it("addresses one entity by LogicalName, with display names and attributes", async () => {

@@ -29,7 +29,10 @@ describe("service protection limits", () => {
     assert.equal(stats.throttled, 1);
     assert.equal(stats.dataverseRequests, 3);
     const logged = emu.control.requests({ server: "dataverse" });
-    assert.ok(logged.filter((r) => r.status === 200).every((r) => r.durationMs! >= 290), "latency counts in the request time");
+    assert.ok(
+      logged.filter((r) => r.status === 200).every((r) => r.durationMs! >= 290),
+      "latency counts in the request time",
+    );
   });
 
   it("429 0x80072322 once the request limit of the window is exceeded", async () => {
@@ -87,7 +90,12 @@ describe("fault rules", () => {
       { server: "dataverse", status: 500, code: "0x80040216", message: "boom", times: 1, path: "accounts" },
       { server: "login", status: 429, retryAfter: 2, times: 1 },
     ]);
-    const login = await client.token({ grant_type: "client_credentials", client_id: emu.clientId, client_secret: emu.clientSecret, scope: `${emu.dataverseUrl}/.default` });
+    const login = await client.token({
+      grant_type: "client_credentials",
+      client_id: emu.clientId,
+      client_secret: emu.clientSecret,
+      scope: `${emu.dataverseUrl}/.default`,
+    });
     assert.equal(login.status, 429);
     assert.equal(login.headers["retry-after"], "2");
     assert.equal(login.json().error, "temporarily_unavailable");

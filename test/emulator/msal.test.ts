@@ -3,12 +3,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import https from "node:https";
-import {
-  ConfidentialClientApplication,
-  type INetworkModule,
-  type NetworkRequestOptions,
-  type NetworkResponse,
-} from "@azure/msal-node";
+import { ConfidentialClientApplication, type INetworkModule, type NetworkRequestOptions, type NetworkResponse } from "@azure/msal-node";
 import type { RunningEmulator } from "../../emulator";
 import { Client, startTestEmulator } from "./helpers";
 

@@ -105,7 +105,12 @@ describe("token endpoint: success", () => {
   });
 
   it("v1 returns strings plus expires_on, not_before and resource", async () => {
-    const form = new URLSearchParams({ grant_type: "client_credentials", client_id: emu.clientId, client_secret: emu.clientSecret, resource: emu.dataverseUrl });
+    const form = new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: emu.clientId,
+      client_secret: emu.clientSecret,
+      resource: emu.dataverseUrl,
+    });
     const res = await client.request("POST", `https://${emu.authorityHost}/${emu.tenantId}/oauth2/token`, {
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
       body: form.toString(),
@@ -125,10 +130,14 @@ describe("token endpoint: success", () => {
       `client_id=${emu.clientId}&scope=${encodeURIComponent(`${emu.dataverseUrl}/.default`)}&grant_type=client_credentials` +
       `&x-client-SKU=msal.js.node&x-ms-lib-capability=retry-after, h429&x-client-current-telemetry=5|771,2,,,|,` +
       `&client_secret=${encodeURIComponent(emu.clientSecret)}`;
-    const res = await client.request("POST", `https://${emu.authorityHost}/contoso.onmicrosoft.com/oauth2/v2.0/token?client-request-id=0a0b0c0d-0000-4000-8000-000000000001`, {
-      headers: { "Content-Type": "application/x-www-form-urlencoded;charset=utf-8" },
-      body: raw,
-    });
+    const res = await client.request(
+      "POST",
+      `https://${emu.authorityHost}/contoso.onmicrosoft.com/oauth2/v2.0/token?client-request-id=0a0b0c0d-0000-4000-8000-000000000001`,
+      {
+        headers: { "Content-Type": "application/x-www-form-urlencoded;charset=utf-8" },
+        body: raw,
+      },
+    );
     assert.equal(res.status, 200, res.text);
     assert.equal(emu.control.stats().tokenRequests, 1);
   });

@@ -44,7 +44,11 @@ function dialog(overrides: Record<string, unknown> = {}): Record<string, unknown
 }
 
 async function post(path: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await helper.request().post(path).send(body as object).set("Content-Type", "application/json");
+  const res = await helper
+    .request()
+    .post(path)
+    .send(body as object)
+    .set("Content-Type", "application/json");
   answers.push(res.text);
   return { status: res.status, body: res.body };
 }
@@ -82,7 +86,10 @@ describe("Test connection", () => {
     process.env.DV_ADMIN_TEST_SECRET = emu.clientSecret;
     process.env.DV_ADMIN_TEST_CLOUD = "custom";
     try {
-      const res = await post("/dataverse/test-connection", dialog({ url: "${DV_ADMIN_TEST_URL}", cloud: "${DV_ADMIN_TEST_CLOUD}", clientSecret: "${DV_ADMIN_TEST_SECRET}" }));
+      const res = await post(
+        "/dataverse/test-connection",
+        dialog({ url: "${DV_ADMIN_TEST_URL}", cloud: "${DV_ADMIN_TEST_CLOUD}", clientSecret: "${DV_ADMIN_TEST_SECRET}" }),
+      );
       assert.equal(res.body.ok, true, JSON.stringify(res.body));
     } finally {
       delete process.env.DV_ADMIN_TEST_URL;
@@ -94,20 +101,32 @@ describe("Test connection", () => {
   const mistakes: Array<[string, Record<string, unknown>, (error: any) => void]> = [
     ["a wrong secret", { clientSecret: "not-the-secret" }, (e) => assert.equal(e.code, "AADSTS7000215")],
     ["an unknown tenant", { tenant: "00000000-0000-4000-8000-000000000000" }, (e) => assert.equal(e.code, "AADSTS90002")],
-    ["an app without application user", { clientId: "4c3b2a19-0f8e-4d7c-b6a5-9483726150a3", clientSecret: "NoU8Q~n0.Appl1cati0n-User_Here-x1" }, (e) => {
-      assert.equal(e.status, 403);
-      assert.match(e.message, /application user/);
-    }],
+    [
+      "an app without application user",
+      { clientId: "4c3b2a19-0f8e-4d7c-b6a5-9483726150a3", clientSecret: "NoU8Q~n0.Appl1cati0n-User_Here-x1" },
+      (e) => {
+        assert.equal(e.status, 403);
+        assert.match(e.message, /application user/);
+      },
+    ],
     // Sign-in asks for a token for <url>/.default first: Entra ID answers that no such environment exists.
-    ["a wrong URL", { url: "https://wrongorg.crm.dynamics.com" }, (e) => {
-      assert.equal(e.code, "AADSTS500011");
-      assert.match(e.message, /environment URL/);
-    }],
+    [
+      "a wrong URL",
+      { url: "https://wrongorg.crm.dynamics.com" },
+      (e) => {
+        assert.equal(e.code, "AADSTS500011");
+        assert.match(e.message, /environment URL/);
+      },
+    ],
     ["a missing URL", { url: "" }, (e) => assert.equal(e.code, "InvalidConnection")],
-    ["a missing secret (nothing stored)", { clientSecret: "" }, (e) => {
-      assert.equal(e.code, "InvalidConnection");
-      assert.match(e.message, /no client secret/);
-    }],
+    [
+      "a missing secret (nothing stored)",
+      { clientSecret: "" },
+      (e) => {
+        assert.equal(e.code, "InvalidConnection");
+        assert.match(e.message, /no client secret/);
+      },
+    ],
   ];
   for (const [what, overrides, check] of mistakes) {
     it(`explains ${what}`, async () => {
@@ -167,7 +186,10 @@ describe("Tables and columns", () => {
     assert.equal(res.body.ok, true);
     const names = res.body.columns.map((c: any) => c.logicalName);
     for (const column of ["accountid", "name", "telephone1"]) assert.ok(names.includes(column), column);
-    assert.deepEqual(res.body.columns.find((c: any) => c.logicalName === "telephone1"), { logicalName: "telephone1", type: "String", displayName: "Main Phone" });
+    assert.deepEqual(
+      res.body.columns.find((c: any) => c.logicalName === "telephone1"),
+      { logicalName: "telephone1", type: "String", displayName: "Main Phone" },
+    );
     const unknown = await get("/dataverse/connections/conn/tables/account/columns");
     assert.equal(unknown.body.ok, false);
     assert.equal(unknown.body.error.code, "0x8006088a");

@@ -23,15 +23,69 @@ async function dataverseRequests(): Promise<number> {
 
 describe("invalid input never reaches Dataverse", () => {
   const cases: Array<{ name: string; node: Record<string, unknown>; msg: Record<string, unknown>; field: RegExp; advice: RegExp }> = [
-    { name: "a row id that is not a GUID", node: { type: "dataverse-retrieve", table: "accounts" }, msg: { rowId: "12345" }, field: /rowId '12345' is not a row id/, advice: /GUID like .*alternate key object.*read from msg\.rowId/ },
-    { name: "a key object with a nested value", node: { type: "dataverse-update", table: "accounts" }, msg: { rowId: { accountnumber: { a: 1 } }, payload: {} }, field: /key column 'accountnumber'/, advice: /text, numbers or true\/false/ },
-    { name: "an empty table", node: { type: "dataverse-create", table: "" }, msg: { payload: { name: "x" } }, field: /table is empty/, advice: /entity set name, for example accounts/ },
-    { name: "a table with ?", node: { type: "dataverse-create", table: "accounts?$top=1" }, msg: { payload: {} }, field: /table 'accounts\?\$top=1'/, advice: /letters, digits and underscores/ },
-    { name: "a table with /", node: { type: "dataverse-retrieve", table: "accounts/x" }, msg: { rowId: "00000000-0000-0000-0000-000000000001" }, field: /table 'accounts\/x'/, advice: /letters, digits/ },
-    { name: "a table with (", node: { type: "dataverse-retrieve", table: "accounts(1)" }, msg: { rowId: "00000000-0000-0000-0000-000000000001" }, field: /table 'accounts\(1\)'/, advice: /letters, digits/ },
-    { name: "a row that is not an object", node: { type: "dataverse-create", table: "accounts" }, msg: { payload: "name=Contoso" }, field: /row must be an object/, advice: /read from msg\.payload/ },
-    { name: "a row that is an array", node: { type: "dataverse-update", table: "accounts" }, msg: { rowId: "00000000-0000-0000-0000-000000000001", payload: [1] }, field: /row must be an object/, advice: /an array/ },
-    { name: "a select that is not a column list", node: { type: "dataverse-retrieve", table: "accounts", select: "name;x", selectType: "str" }, msg: { rowId: "00000000-0000-0000-0000-000000000001" }, field: /select contains 'name;x'/, advice: /logical names/ },
+    {
+      name: "a row id that is not a GUID",
+      node: { type: "dataverse-retrieve", table: "accounts" },
+      msg: { rowId: "12345" },
+      field: /rowId '12345' is not a row id/,
+      advice: /GUID like .*alternate key object.*read from msg\.rowId/,
+    },
+    {
+      name: "a key object with a nested value",
+      node: { type: "dataverse-update", table: "accounts" },
+      msg: { rowId: { accountnumber: { a: 1 } }, payload: {} },
+      field: /key column 'accountnumber'/,
+      advice: /text, numbers or true\/false/,
+    },
+    {
+      name: "an empty table",
+      node: { type: "dataverse-create", table: "" },
+      msg: { payload: { name: "x" } },
+      field: /table is empty/,
+      advice: /entity set name, for example accounts/,
+    },
+    {
+      name: "a table with ?",
+      node: { type: "dataverse-create", table: "accounts?$top=1" },
+      msg: { payload: {} },
+      field: /table 'accounts\?\$top=1'/,
+      advice: /letters, digits and underscores/,
+    },
+    {
+      name: "a table with /",
+      node: { type: "dataverse-retrieve", table: "accounts/x" },
+      msg: { rowId: "00000000-0000-0000-0000-000000000001" },
+      field: /table 'accounts\/x'/,
+      advice: /letters, digits/,
+    },
+    {
+      name: "a table with (",
+      node: { type: "dataverse-retrieve", table: "accounts(1)" },
+      msg: { rowId: "00000000-0000-0000-0000-000000000001" },
+      field: /table 'accounts\(1\)'/,
+      advice: /letters, digits/,
+    },
+    {
+      name: "a row that is not an object",
+      node: { type: "dataverse-create", table: "accounts" },
+      msg: { payload: "name=Contoso" },
+      field: /row must be an object/,
+      advice: /read from msg\.payload/,
+    },
+    {
+      name: "a row that is an array",
+      node: { type: "dataverse-update", table: "accounts" },
+      msg: { rowId: "00000000-0000-0000-0000-000000000001", payload: [1] },
+      field: /row must be an object/,
+      advice: /an array/,
+    },
+    {
+      name: "a select that is not a column list",
+      node: { type: "dataverse-retrieve", table: "accounts", select: "name;x", selectType: "str" },
+      msg: { rowId: "00000000-0000-0000-0000-000000000001" },
+      field: /select contains 'name;x'/,
+      advice: /logical names/,
+    },
   ];
   for (const c of cases) {
     it(`rejects ${c.name}`, async () => {
@@ -62,7 +116,11 @@ describe("missing or unusable connections", () => {
     { name: "without a client secret", creds: { clientSecret: "" }, message: /incomplete.*no client secret.*Certificates & secrets/ },
     { name: "without a client id", creds: { clientId: "" }, message: /no client ID/ },
     { name: "without a tenant", overrides: { tenant: "" }, message: /no tenant/ },
-    { name: "with plain http to a non-loopback host", overrides: { url: "http://contoso.crm.dynamics.com" }, message: /must start with https:\/\/ \(plain http is only allowed for localhost\)/ },
+    {
+      name: "with plain http to a non-loopback host",
+      overrides: { url: "http://contoso.crm.dynamics.com" },
+      message: /must start with https:\/\/ \(plain http is only allowed for localhost\)/,
+    },
     { name: "with cloud custom and no authority", overrides: { authority: "" }, message: /Custom but no authority host/ },
   ];
   for (const c of incomplete) {
@@ -85,10 +143,30 @@ describe("missing or unusable connections", () => {
 
 describe("sign-in and network failures", () => {
   const signIn: Array<{ name: string; overrides?: Record<string, unknown>; creds?: () => Record<string, string>; message: RegExp; code: string }> = [
-    { name: "a wrong secret", creds: () => ({ clientSecret: "not-the-secret" }), message: /client secret is wrong.*Value \(not its Secret ID\)/, code: "AADSTS7000215" },
-    { name: "an expired secret", creds: () => ({ clientId: emu.apps.expiredSecret.clientId, clientSecret: emu.apps.expiredSecret.clientSecret }), message: /has expired/, code: "AADSTS7000222" },
-    { name: "an unknown app", creds: () => ({ clientId: "99999999-9999-4999-8999-999999999999" }), message: /no app with client ID 99999999/, code: "AADSTS700016" },
-    { name: "an unknown tenant", overrides: { tenant: "nosuchtenant.onmicrosoft.com" }, message: /tenant 'nosuchtenant.onmicrosoft.com' was not found/, code: "AADSTS90002" },
+    {
+      name: "a wrong secret",
+      creds: () => ({ clientSecret: "not-the-secret" }),
+      message: /client secret is wrong.*Value \(not its Secret ID\)/,
+      code: "AADSTS7000215",
+    },
+    {
+      name: "an expired secret",
+      creds: () => ({ clientId: emu.apps.expiredSecret.clientId, clientSecret: emu.apps.expiredSecret.clientSecret }),
+      message: /has expired/,
+      code: "AADSTS7000222",
+    },
+    {
+      name: "an unknown app",
+      creds: () => ({ clientId: "99999999-9999-4999-8999-999999999999" }),
+      message: /no app with client ID 99999999/,
+      code: "AADSTS700016",
+    },
+    {
+      name: "an unknown tenant",
+      overrides: { tenant: "nosuchtenant.onmicrosoft.com" },
+      message: /tenant 'nosuchtenant.onmicrosoft.com' was not found/,
+      code: "AADSTS90002",
+    },
   ];
   for (const c of signIn) {
     it(`${c.name} ends at Catch with the AADSTS code and advice`, async () => {

@@ -35,7 +35,16 @@ describe("create → update → retrieve with no settings but the table", () => 
       { id: "c", type: "dataverse-create", connection: "conn", table: "accounts", tableType: "str", row: "payload", rowType: "msg", wires: [["set"]] },
       { id: "set", type: "change", rules: [{ t: "set", p: "payload", pt: "msg", to: '{"telephone1":"555-0199"}', tot: "json" }], wires: [["u"]] },
       { id: "u", type: "dataverse-update", connection: "conn", table: "accounts", tableType: "str", wires: [["r"]] },
-      { id: "r", type: "dataverse-retrieve", connection: "conn", table: "accounts", tableType: "str", select: "name,telephone1", selectType: "str", wires: [["out"]] },
+      {
+        id: "r",
+        type: "dataverse-retrieve",
+        connection: "conn",
+        table: "accounts",
+        tableType: "str",
+        select: "name,telephone1",
+        selectType: "str",
+        wires: [["out"]],
+      },
     ]);
     const { kind, msg } = await run("c", { payload: { name: "Chain Ltd", telephone1: "555-0100" } });
     assert.equal(kind, "out", JSON.stringify(msg.error));
@@ -50,7 +59,9 @@ describe("create → update → retrieve with no settings but the table", () => 
 
 describe("dataverse-create", () => {
   it("reads the new id from OData-EntityId (204)", async () => {
-    await loadFlow(emu, [{ id: "n1", type: "dataverse-create", connection: "conn", table: "contacts", tableType: "str", row: "payload", rowType: "msg", wires: [["out"]] }]);
+    await loadFlow(emu, [
+      { id: "n1", type: "dataverse-create", connection: "conn", table: "contacts", tableType: "str", row: "payload", rowType: "msg", wires: [["out"]] },
+    ]);
     const { msg } = await run("n1", { payload: { firstname: "Ada", lastname: "Lovelace" } });
     assert.equal(msg.dataverse.status, 204);
     assert.match(msg.rowId, GUID);
@@ -60,7 +71,19 @@ describe("dataverse-create", () => {
   });
 
   it("returns the created row with returnRow (201)", async () => {
-    await loadFlow(emu, [{ id: "n1", type: "dataverse-create", connection: "conn", table: "accounts", tableType: "str", row: '{"name":"Fixed","revenue":5}', rowType: "json", returnRow: true, wires: [["out"]] }]);
+    await loadFlow(emu, [
+      {
+        id: "n1",
+        type: "dataverse-create",
+        connection: "conn",
+        table: "accounts",
+        tableType: "str",
+        row: '{"name":"Fixed","revenue":5}',
+        rowType: "json",
+        returnRow: true,
+        wires: [["out"]],
+      },
+    ]);
     const { msg } = await run("n1", {});
     assert.equal(msg.dataverse.status, 201);
     assert.equal(msg.payload.name, "Fixed");
@@ -70,7 +93,18 @@ describe("dataverse-create", () => {
   });
 
   it("reads the table from msg and the row from a JSONata expression", async () => {
-    await loadFlow(emu, [{ id: "n1", type: "dataverse-create", connection: "conn", table: "table", tableType: "msg", row: '{"name": "J-" & payload}', rowType: "jsonata", wires: [["out"]] }]);
+    await loadFlow(emu, [
+      {
+        id: "n1",
+        type: "dataverse-create",
+        connection: "conn",
+        table: "table",
+        tableType: "msg",
+        row: '{"name": "J-" & payload}',
+        rowType: "jsonata",
+        wires: [["out"]],
+      },
+    ]);
     const { kind, msg } = await run("n1", { table: "accounts", payload: "42" });
     assert.equal(kind, "out", msg.error?.message);
     const rows = await api.rows("accounts");
@@ -81,7 +115,13 @@ describe("dataverse-create", () => {
     await loadFlow(emu, [
       { id: "fn", type: "function", func: 'msg.payload = { name: "From a function", numberofemployees: 7 }; return msg;', outputs: 1, wires: [["c"]] },
       { id: "c", type: "dataverse-create", connection: "conn", table: "accounts", tableType: "str", wires: [["key"]] },
-      { id: "key", type: "function", func: 'msg.rowId = { accountnumber: "FN-1" }; msg.payload = { accountnumber: "FN-1" }; return msg;', outputs: 1, wires: [["u"]] },
+      {
+        id: "key",
+        type: "function",
+        func: 'msg.rowId = { accountnumber: "FN-1" }; msg.payload = { accountnumber: "FN-1" }; return msg;',
+        outputs: 1,
+        wires: [["u"]],
+      },
       { id: "u", type: "dataverse-update", connection: "conn", table: "accounts", tableType: "str", mode: "upsert", wires: [["out"]] },
     ]);
     const { kind, msg } = await run("fn", {});
@@ -102,8 +142,25 @@ describe("dataverse-create", () => {
 describe("dataverse-retrieve", () => {
   it("retrieves by id with $select and $expand", async () => {
     const [contactId] = (await api.seed("contacts", [{ firstname: "Pat", lastname: "Lee" }])).ids;
-    const [accountId] = (await api.seed("accounts", [{ name: "Expand Co", "primarycontactid@odata.bind": `/contacts(${contactId})`, _primarycontactid_value: contactId }])).ids;
-    await loadFlow(emu, [{ id: "n1", type: "dataverse-retrieve", connection: "conn", table: "accounts", tableType: "str", rowId: "rowId", rowIdType: "msg", select: '["name"]', selectType: "json", expand: "primarycontactid($select=fullname)", expandType: "str", wires: [["out"]] }]);
+    const [accountId] = (
+      await api.seed("accounts", [{ name: "Expand Co", "primarycontactid@odata.bind": `/contacts(${contactId})`, _primarycontactid_value: contactId }])
+    ).ids;
+    await loadFlow(emu, [
+      {
+        id: "n1",
+        type: "dataverse-retrieve",
+        connection: "conn",
+        table: "accounts",
+        tableType: "str",
+        rowId: "rowId",
+        rowIdType: "msg",
+        select: '["name"]',
+        selectType: "json",
+        expand: "primarycontactid($select=fullname)",
+        expandType: "str",
+        wires: [["out"]],
+      },
+    ]);
     const { kind, msg } = await run("n1", { rowId: accountId });
     assert.equal(kind, "out", msg.error?.message);
     assert.equal(msg.payload.name, "Expand Co");
@@ -155,7 +212,10 @@ describe("dataverse-update", () => {
     const missing = await run("n1", { rowId: "00000000-0000-0000-0000-00000000beef", payload: { name: "x" } });
     assert.equal(missing.kind, "caught");
     assert.equal(missing.msg.dataverse.status, 404);
-    assert.equal((await api.rows("accounts")).some((r) => r.accountid === "00000000-0000-0000-0000-00000000beef"), false);
+    assert.equal(
+      (await api.rows("accounts")).some((r) => r.accountid === "00000000-0000-0000-0000-00000000beef"),
+      false,
+    );
     const ok = await run("n1", { rowId: id, payload: { name: "After" } });
     assert.equal(ok.kind, "out");
     assert.equal(ok.msg.dataverse.status, 204);
@@ -166,7 +226,9 @@ describe("dataverse-update", () => {
   });
 
   it("upsert mode creates a missing row, by id and by alternate key, then updates it", async () => {
-    await loadFlow(emu, [{ id: "n1", type: "dataverse-update", connection: "conn", table: "dv_iotdevices", tableType: "str", mode: "upsert", returnRow: true, wires: [["out"]] }]);
+    await loadFlow(emu, [
+      { id: "n1", type: "dataverse-update", connection: "conn", table: "dv_iotdevices", tableType: "str", mode: "upsert", returnRow: true, wires: [["out"]] },
+    ]);
     const first = await run("n1", { rowId: { dv_serialnumber: "SN-9000" }, payload: { dv_name: "Probe", dv_temperature: 20.5 } });
     assert.equal(first.kind, "out", first.msg.error?.message);
     assert.match(first.msg.rowId, GUID);
@@ -180,7 +242,10 @@ describe("dataverse-update", () => {
     assert.equal(byId.kind, "out", byId.msg.error?.message);
     assert.equal(byId.msg.rowId, "00000000-0000-0000-0000-0000000000ab");
     const patches = (await api.requests()).filter((r) => r.method === "PATCH");
-    assert.ok(patches.every((r) => r.headers["if-match"] === undefined), "upsert sends no If-Match");
+    assert.ok(
+      patches.every((r) => r.headers["if-match"] === undefined),
+      "upsert sends no If-Match",
+    );
   });
 
   it("msg.etag makes the write conditional: current etag succeeds, stale etag is a 412 at Catch", async () => {
@@ -212,7 +277,10 @@ describe("the connection", () => {
     const all = (await api.requests()).filter((r) => r.server === "dataverse");
     assert.ok(all.every((r) => r.headers["odata-maxversion"] === "4.0" && r.headers.accept === "application/json"));
     const calls = all.filter((r) => !r.path.includes("EntityDefinitions")); // create looks up the id column once
-    assert.deepEqual(calls.map((r) => r.method), ["POST", "GET"]);
+    assert.deepEqual(
+      calls.map((r) => r.method),
+      ["POST", "GET"],
+    );
     for (const call of calls) {
       assert.equal(call.headers["odata-maxversion"], "4.0");
       assert.equal(call.headers["odata-version"], "4.0");
@@ -236,7 +304,15 @@ describe("the connection", () => {
     Object.assign(process.env, env);
     try {
       await loadFlow(emu, [{ id: "n1", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }], {
-        connection: { id: "conn", type: "dataverse-connection", url: "${DV_TEST_URL}", tenant: "${DV_TEST_TENANT}", cloud: "${DV_TEST_CLOUD}", authority: "${DV_TEST_AUTHORITY}", authType: "secret" },
+        connection: {
+          id: "conn",
+          type: "dataverse-connection",
+          url: "${DV_TEST_URL}",
+          tenant: "${DV_TEST_TENANT}",
+          cloud: "${DV_TEST_CLOUD}",
+          authority: "${DV_TEST_AUTHORITY}",
+          authType: "secret",
+        },
         credentials: { conn: { clientId: "${DV_TEST_CLIENT_ID}", clientSecret: "${DV_TEST_CLIENT_SECRET}" } },
       });
       const { kind, msg } = await run("n1", {});
@@ -266,7 +342,10 @@ describe("the connection", () => {
     const done = collect(10);
     for (let i = 0; i < 10; i++) helper.getNode("n1").receive({});
     const outcomes = await done;
-    assert.ok(outcomes.every((o) => o.kind === "out"), JSON.stringify(outcomes.find((o) => o.kind === "caught")?.msg.error));
+    assert.ok(
+      outcomes.every((o) => o.kind === "out"),
+      JSON.stringify(outcomes.find((o) => o.kind === "caught")?.msg.error),
+    );
     const log = await api.requests();
     const tokenPosts = log.filter((r) => r.server === "login" && r.method === "POST");
     assert.equal(tokenPosts.length, 1, "exactly one new token request");

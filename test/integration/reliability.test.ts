@@ -43,7 +43,11 @@ async function burst(nodeIds: string[], count: number, timeoutMs = 120_000, payl
 /** Each message exactly once. */
 function accountedFor(outcomes: Outcome[], count: number): void {
   const seen = outcomes.map((o) => o.msg.seq as number).sort((a, b) => a - b);
-  assert.deepEqual(seen, Array.from({ length: count }, (_, i) => i), "every message arrived exactly once");
+  assert.deepEqual(
+    seen,
+    Array.from({ length: count }, (_, i) => i),
+    "every message arrived exactly once",
+  );
 }
 
 function errorsOf(outcomes: Outcome[]): Msg[] {
@@ -56,7 +60,10 @@ describe("throughput and limits", () => {
     await loadFlow(emu, [createNode("a"), createNode("b")]);
     const outcomes = await burst(["a", "b"], 2000);
     accountedFor(outcomes, 2000);
-    assert.deepEqual(errorsOf(outcomes).map((m) => m.error.message), []);
+    assert.deepEqual(
+      errorsOf(outcomes).map((m) => m.error.message),
+      [],
+    );
     const stats = await api.stats();
     assert.ok(stats.peakConcurrency <= 8, `peak concurrency ${stats.peakConcurrency}`);
     assert.equal(stats.tokenRequests, 1);
@@ -100,7 +107,10 @@ describe("service protection (429)", () => {
       const started = Date.now();
       const outcomes = await burst(["a", "b"], 20, 60_000);
       accountedFor(outcomes, 20);
-      assert.deepEqual(errorsOf(outcomes).map((m) => m.error.message), []);
+      assert.deepEqual(
+        errorsOf(outcomes).map((m) => m.error.message),
+        [],
+      );
       const log = (await api.requests()).filter((r) => r.server === "dataverse");
       const throttles = log.filter((r) => r.status === 429);
       assert.ok(throttles.length >= 1, "the emulator throttled");
@@ -110,11 +120,18 @@ describe("service protection (429)", () => {
         const inTransit = log.filter((r) => r.startedAt > t.endedAt && r.startedAt <= t.endedAt + 100);
         assert.ok(inTransit.length <= 8, `${inTransit.length} requests arrived right after the 429`);
         const early = log.filter((r) => r.startedAt > t.endedAt + 100 && r.startedAt < t.endedAt + 2000 - 50);
-        assert.deepEqual(early.map((r) => `${r.method} ${r.path} at +${Math.round(r.startedAt - t.endedAt)} ms`), [], "nothing was sent before Retry-After passed");
+        assert.deepEqual(
+          early.map((r) => `${r.method} ${r.path} at +${Math.round(r.startedAt - t.endedAt)} ms`),
+          [],
+          "nothing was sent before Retry-After passed",
+        );
       }
       assert.ok(Date.now() - started >= 2000);
       const status = (helper.getNode("a") as any).status.args.map((a: any[]) => a[0]);
-      assert.ok(status.some((s: any) => s.fill === "yellow" && /throttled/.test(s.text)), "the node showed the pause");
+      assert.ok(
+        status.some((s: any) => s.fill === "yellow" && /throttled/.test(s.text)),
+        "the node showed the pause",
+      );
     });
   }
 
@@ -141,7 +158,10 @@ describe("tokens", () => {
     await api.invalidateTokens();
     const outcomes = await done;
     accountedFor(outcomes, 300);
-    assert.deepEqual(errorsOf(outcomes).map((m) => m.error.message), []);
+    assert.deepEqual(
+      errorsOf(outcomes).map((m) => m.error.message),
+      [],
+    );
     assert.equal((await api.stats()).tokenRequests, 2);
   });
 
@@ -150,7 +170,10 @@ describe("tokens", () => {
     await loadFlow(emu, [{ id: "w", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }]);
     const outcomes = await burst(["w"], 5, 30_000);
     accountedFor(outcomes, 5);
-    assert.deepEqual(errorsOf(outcomes).map((m) => m.error.message), []);
+    assert.deepEqual(
+      errorsOf(outcomes).map((m) => m.error.message),
+      [],
+    );
     assert.equal((await api.stats()).tokenRequests, 3);
   });
 });
@@ -163,12 +186,18 @@ describe("transient faults", () => {
     await loadFlow(emu, [createNode("a")], { connection: connectionNode(emu, { concurrency: 16, maxRetries: 10 }) });
     const outcomes = await burst(["a"], 1000, 180_000, (i) => ({ name: `fault ${i}` }));
     accountedFor(outcomes, 1000);
-    assert.deepEqual(errorsOf(outcomes).map((m) => m.error.message), []);
+    assert.deepEqual(
+      errorsOf(outcomes).map((m) => m.error.message),
+      [],
+    );
     const rows = (await api.rows("accounts")).filter((r) => String(r.name).startsWith("fault "));
     assert.equal(rows.length, 1000);
     assert.equal(new Set(rows.map((r) => r.name)).size, 1000);
     const faults = await api.faults();
-    assert.ok(faults.every((f) => f.applied > 10), "both faults really happened");
+    assert.ok(
+      faults.every((f) => f.applied > 10),
+      "both faults really happened",
+    );
   });
 
   it("resets after the row was written never make a second row", async () => {
@@ -177,7 +206,10 @@ describe("transient faults", () => {
     await loadFlow(emu, [createNode("a", [["out"]], { returnRow: true })], { connection: connectionNode(emu, { maxRetries: 10 }) });
     const outcomes = await burst(["a"], 200, 120_000, (i) => ({ name: `once ${i}` }));
     accountedFor(outcomes, 200);
-    assert.deepEqual(errorsOf(outcomes).map((m) => m.error.message), []);
+    assert.deepEqual(
+      errorsOf(outcomes).map((m) => m.error.message),
+      [],
+    );
     const rows = (await api.rows("accounts")).filter((r) => String(r.name).startsWith("once "));
     assert.equal(rows.length, 200, "no duplicates");
     for (const { msg } of outcomes) assert.equal(msg.payload.accountid, msg.rowId, "the row it reports is its own");

@@ -50,12 +50,20 @@ it("installs into a fresh user dir and Node-RED loads its five types with icons"
   });
   base = nodeRed.base;
   installedUserDir = userDir;
-  const nodeSets = (await (await fetch(`${base}/nodes`, { headers: { Accept: "application/json" } })).json()) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>;
+  const nodeSets = (await (await fetch(`${base}/nodes`, { headers: { Accept: "application/json" } })).json()) as Array<{
+    module: string;
+    types: string[];
+    enabled: boolean;
+    err?: string;
+  }>;
   const ours = nodeSets.filter((s) => s.module === "node-red-contrib-dataverse");
   assert.deepEqual(ours.flatMap((s) => s.types).sort(), [...types].sort());
   for (const set of ours) assert.ok(set.enabled && !set.err, `${set.types} loaded: ${set.err ?? ""}`);
   const icons = (await (await fetch(`${base}/icons`)).json()) as Record<string, string[]>;
-  assert.ok((icons["node-red-contrib-dataverse"] ?? []).some((i) => i.endsWith(".svg")), "module icons are registered");
+  assert.ok(
+    (icons["node-red-contrib-dataverse"] ?? []).some((i) => i.endsWith(".svg")),
+    "module icons are registered",
+  );
   const html = await (await fetch(`${base}/nodes`, { headers: { Accept: "text/html" } })).text();
   for (const type of types) assert.ok(html.includes(`data-template-name="${type}"`), `${type} editor template is served`);
   const editorJs = await fetch(`${base}/resources/node-red-contrib-dataverse/dataverse-editor.js`);
@@ -68,7 +76,16 @@ it("a deployed connection keeps its secret out of the exported flow, the admin A
   const secret = "Pack~Secret.Value-0123456789";
   const flows = [
     { id: "t1", type: "tab", label: "leak" },
-    { id: "c1", type: "dataverse-connection", name: "real", url: "https://contoso.crm.dynamics.com", tenant: "contoso.onmicrosoft.com", cloud: "public", authType: "secret", credentials: { clientId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301", clientSecret: secret } },
+    {
+      id: "c1",
+      type: "dataverse-connection",
+      name: "real",
+      url: "https://contoso.crm.dynamics.com",
+      tenant: "contoso.onmicrosoft.com",
+      cloud: "public",
+      authType: "secret",
+      credentials: { clientId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301", clientSecret: secret },
+    },
     { id: "w1", type: "dataverse-whoami", z: "t1", connection: "c1", name: "", x: 100, y: 100, wires: [] },
   ];
   const headers = { "Content-Type": "application/json", "Node-RED-API-Version": "v2", "Node-RED-Deployment-Type": "full" };

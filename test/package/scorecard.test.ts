@@ -29,7 +29,12 @@ it("passes every scorecard check; the only warning is P04, a scoped name for new
   // name (@scope/node-red-…) with this warning, and still records P04 as passed.
   assert.deepEqual(warnings, ["P04 New Packages should use a scoped name"]);
   // Each network-backed check really asked its (stand-in) source.
-  for (const asked of ["https://catalogue.nodered.org/catalogue.json", "https://registry.npmjs.org/node-red", "npm-remote-ls @azure/msal-node", "npm-check axios"]) {
+  for (const asked of [
+    "https://catalogue.nodered.org/catalogue.json",
+    "https://registry.npmjs.org/node-red",
+    "npm-remote-ls @azure/msal-node",
+    "npm-check axios",
+  ]) {
     assert.ok(requests.includes(asked), `asked ${asked}: ${requests.join(", ")}`);
   }
 });
@@ -43,7 +48,10 @@ it("the stand-in catalogue is really consulted: a module that already has a type
     const { scorecard: card, warnings } = await scorecard("--catalogue", file);
     assert.equal(card.N01.test, false);
     assert.deepEqual(card.N01.nodes, ["node-red-contrib-other"]);
-    assert.ok(warnings.some((w) => w.includes("Duplicate nodename dataverse-whoami")), warnings.join("\n"));
+    assert.ok(
+      warnings.some((w) => w.includes("Duplicate nodename dataverse-whoami")),
+      warnings.join("\n"),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,10 +2,18 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fromDataverseResponse, fromNetworkError, fromSignInError } from "../../src/client/errors";
 
-const signIn = { clientId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301", tenant: "contoso.onmicrosoft.com", url: "https://org.crm.dynamics.com", authorityHost: "login.microsoftonline.com" };
+const signIn = {
+  clientId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+  tenant: "contoso.onmicrosoft.com",
+  url: "https://org.crm.dynamics.com",
+  authorityHost: "login.microsoftonline.com",
+};
 
 function msalError(code: number, status: number) {
-  return Object.assign(new Error(`Error(s): ${code} - Timestamp: 2026-11-21 09:03:41Z - Description: AADSTS${code}: something.\r\nTrace ID: x`), { errorCode: "invalid_client", status });
+  return Object.assign(new Error(`Error(s): ${code} - Timestamp: 2026-11-21 09:03:41Z - Description: AADSTS${code}: something.\r\nTrace ID: x`), {
+    errorCode: "invalid_client",
+    status,
+  });
 }
 
 test("AADSTS codes become messages a flow builder can act on", () => {
@@ -27,17 +35,30 @@ test("AADSTS codes become messages a flow builder can act on", () => {
 });
 
 test("Dataverse error bodies keep status, code and request id, with advice", () => {
-  const notFound = fromDataverseResponse({ status: 404, body: { error: { code: "0x80040217", message: "account With Id = x Does Not Exist" } }, requestId: "r1", table: "accounts" });
+  const notFound = fromDataverseResponse({
+    status: 404,
+    body: { error: { code: "0x80040217", message: "account With Id = x Does Not Exist" } },
+    requestId: "r1",
+    table: "accounts",
+  });
   assert.equal(notFound.status, 404);
   assert.equal(notFound.code, "0x80040217");
   assert.equal(notFound.requestId, "r1");
   assert.equal(notFound.retryable, false);
   assert.match(notFound.message, /No row in 'accounts' has the id.*account With Id = x Does Not Exist/);
-  const noUser = fromDataverseResponse({ status: 403, body: { error: { code: "0x80072560", message: "The user is not a member of the organization." } }, clientId: "abc" });
+  const noUser = fromDataverseResponse({
+    status: 403,
+    body: { error: { code: "0x80072560", message: "The user is not a member of the organization." } },
+    clientId: "abc",
+  });
   assert.match(noUser.message, /not an application user in this environment.*Application users/);
   const stale = fromDataverseResponse({ status: 412, body: { error: { code: "0x80060882", message: "The version..." } } });
   assert.match(stale.message, /changed by someone else since msg.etag/);
-  const throttled = fromDataverseResponse({ status: 429, body: { error: { code: "0x80072322", message: "Number of requests exceeded" } }, retryAfterSeconds: 5 });
+  const throttled = fromDataverseResponse({
+    status: 429,
+    body: { error: { code: "0x80072322", message: "Number of requests exceeded" } },
+    retryAfterSeconds: 5,
+  });
   assert.equal(throttled.retryable, true);
   assert.match(throttled.message, /wait 5 s/);
   const html = fromDataverseResponse({ status: 503, body: "<html>Service Unavailable</html>" });

@@ -27,14 +27,14 @@ test("row paths by id, single key and compound key", () => {
 test("query strings carry $select and an encoded $expand", () => {
   assert.equal(queryString({}), "");
   assert.equal(queryString({ select: ["name", "revenue"] }), "?$select=name,revenue");
-  assert.equal(
-    queryString({ select: ["name"], expand: "primarycontactid($select=fullname)" }),
-    "?$select=name&$expand=primarycontactid(%24select%3Dfullname)",
-  );
+  assert.equal(queryString({ select: ["name"], expand: "primarycontactid($select=fullname)" }), "?$select=name&$expand=primarycontactid(%24select%3Dfullname)");
 });
 
 test("the new id is read from OData-EntityId", () => {
-  assert.equal(idFromEntityId("https://org.crm.dynamics.com/api/data/v9.2/accounts(7EB682F1-CA75-E511-80D4-00155D2A68D1)"), "7eb682f1-ca75-e511-80d4-00155d2a68d1");
+  assert.equal(
+    idFromEntityId("https://org.crm.dynamics.com/api/data/v9.2/accounts(7EB682F1-CA75-E511-80D4-00155D2A68D1)"),
+    "7eb682f1-ca75-e511-80d4-00155d2a68d1",
+  );
   assert.equal(idFromEntityId("https://org/api/data/v9.2/accounts(accountnumber='x')"), undefined);
   assert.equal(idFromEntityId(undefined), undefined);
 });

@@ -65,7 +65,10 @@ test("a 429 pauses every job until Retry-After, and tells the listener", async (
     }),
   );
   await Promise.all(jobs);
-  assert.ok(starts.filter((s) => s > 20).every((s) => s >= 195), `starts ${starts}`);
+  assert.ok(
+    starts.filter((s) => s > 20).every((s) => s >= 195),
+    `starts ${starts}`,
+  );
   assert.equal(typeof pauses[0], "number");
   assert.equal(pauses.at(-1), undefined);
 });
@@ -83,14 +86,19 @@ test("close ends waiting jobs at once and lets running ones finish within the gr
   const running = scheduler.run(async (): Promise<AttemptOutcome<string>> => (await sleep(30), { ok: "finished" }));
   const waiting = scheduler.run(async (): Promise<AttemptOutcome<string>> => ({ ok: "never" }));
   const hanging = new RequestScheduler({ ...options, concurrency: 1 });
-  const stuck = hanging.run((signal) => new Promise<AttemptOutcome<string>>((resolve) => signal.addEventListener("abort", () => resolve({ transient: error("aborted") }))));
+  const stuck = hanging.run(
+    (signal) => new Promise<AttemptOutcome<string>>((resolve) => signal.addEventListener("abort", () => resolve({ transient: error("aborted") }))),
+  );
   const outcomes = Promise.allSettled([running, waiting, stuck]);
   await Promise.all([scheduler.close(1000), hanging.close(20)]);
   const [finished, unsent, aborted] = await outcomes;
   assert.deepEqual(finished, { status: "fulfilled", value: "finished" });
   assert.match(String((unsent as PromiseRejectedResult).reason), /Not sent/);
   assert.match(String((aborted as PromiseRejectedResult).reason), /while this request was in flight/);
-  await assert.rejects(scheduler.run(async () => ({ ok: 1 })), /Not sent/);
+  await assert.rejects(
+    scheduler.run(async () => ({ ok: 1 })),
+    /Not sent/,
+  );
 });
 
 test("a withdrawn job that has not started ends at once", async () => {

@@ -12,7 +12,12 @@ function provider(answer: () => Promise<NetworkResponse<unknown>>) {
   const network: INetworkModule = {
     async sendGetRequestAsync<T>(): Promise<NetworkResponse<T>> {
       const base = `https://${host}/${tenant}`;
-      const body = { token_endpoint: `${base}/oauth2/v2.0/token`, authorization_endpoint: `${base}/oauth2/v2.0/authorize`, issuer: `${base}/v2.0`, jwks_uri: `${base}/discovery/v2.0/keys` };
+      const body = {
+        token_endpoint: `${base}/oauth2/v2.0/token`,
+        authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+        issuer: `${base}/v2.0`,
+        jwks_uri: `${base}/discovery/v2.0/keys`,
+      };
       return { status: 200, headers: {}, body: body as T };
     },
     async sendPostRequestAsync<T>(): Promise<NetworkResponse<T>> {
@@ -65,7 +70,11 @@ test("a token endpoint error is mapped, and the next call tries again", async ()
   let fail = true;
   const { tokens, posts } = provider(async () =>
     fail
-      ? { status: 401, headers: {}, body: { error: "invalid_client", error_description: "AADSTS7000215: Invalid client secret provided.", error_codes: [7000215] } }
+      ? {
+          status: 401,
+          headers: {},
+          body: { error: "invalid_client", error_description: "AADSTS7000215: Invalid client secret provided.", error_codes: [7000215] },
+        }
       : success(),
   );
   await assert.rejects(tokens.getToken(), /client secret is wrong/);
