@@ -1,7 +1,7 @@
 /**
  * Editor code shared by the node-red-contrib-dataverse dialogs: field validators, the TypedInput
- * setup, table and column suggestions, and the connection dialog's Advanced section and Test
- * connection button. Node-RED serves it at resources/node-red-contrib-dataverse/dataverse-editor.js;
+ * setup, table and column suggestions, the query dialog's FetchXML editor, and the connection
+ * dialog's Advanced section and Test connection button. Node-RED serves it at resources/node-red-contrib-dataverse/dataverse-editor.js;
  * every node's .html loads it, so it defines window.DataverseEditor only once.
  *
  * Its texts are in the connection's catalogue (locales/<lang>/dataverse-connection.json), under
@@ -67,6 +67,9 @@
             })
         );
     }
+    function isWholeNumber(text, min, max) {
+        return /^\d+$/.test(text) && Number(text) >= min && Number(text) <= max;
+    }
     function isColumnList(text) {
         return text.split(",").every(function (c) {
             return IDENTIFIER.test(c.trim());
@@ -84,7 +87,10 @@
     // ---------------------------------------------------------------------------------------------
     // Validators: called as validate(v, opt) with `this` the node; true, or the reason as text.
 
-    /** A validator for a TypedInput field: `check(value)` when its type is one of `types`, else Node-RED's. */
+    /**
+     * A validator for a TypedInput field: for the types in `checks`, `checks[type](value)` says whether the
+     * value is usable (true) or not (false, or the key of a more precise error); other types get Node-RED's check.
+     */
     function typed(field, fallbackType, checks) {
         var builtIn;
         return function (v, opt) {
@@ -93,7 +99,8 @@
                 if (isEnv(v)) {
                     return true;
                 }
-                return checks[type](v) ? true : _("errors." + field + (type === "str" ? "" : "Json"));
+                var result = checks[type](v);
+                return result === true ? true : _("errors." + (result || field + (type === "json" ? "Json" : "")));
             }
             builtIn = builtIn || RED.validators.typedInput(field + "Type");
             return builtIn.call(this, v, opt);
@@ -107,8 +114,7 @@
             if (text === "" || isEnv(text)) {
                 return true;
             }
-            var n = Number(text);
-            if (/^\d+$/.test(text) && n >= range[0] && n <= range[1]) {
+            if (isWholeNumber(text, range[0], range[1])) {
                 return true;
             }
             return _("errors.number", { label: _("label." + name), min: range[0], max: range[1] });
@@ -213,6 +219,69 @@
         },
     };
 
+    /** Why a FetchXML text cannot be sent (the key of the error), or true. */
+    function fetchXmlProblem(text) {
+        var xml = new DOMParser().parseFromString(trimmed(text), "application/xml");
+        if (xml.getElementsByTagName("parsererror").length) {
+            return "fetchXml";
+        }
+        var root = xml.documentElement;
+        var entity = Array.prototype.filter.call(root.children, function (child) {
+            return child.nodeName === "entity";
+        })[0];
+        return root.nodeName === "fetch" && entity && trimmed(entity.getAttribute("name")) ? true : "fetchXmlEntity";
+    }
+
+    /** The query dialog shows only the fields of its query type; the hidden ones are not checked. */
+    function forQueryType(queryType, validate) {
+        return function (v, opt) {
+            return fieldValue(this, "#node-input-queryType", "queryType", "odata") === queryType ? validate.call(this, v, opt) : true;
+        };
+    }
+
+    var ORDER_BY = /^[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*(\s+(asc|desc))?$/i;
+
+    // the query node
+    validators.query = {
+        queryType: function (v) {
+            return v === "odata" || v === "fetchxml" || isEnv(v) ? true : _("errors.queryType");
+        },
+        table: forQueryType("odata", function (v, opt) {
+            return trimmed(v) === "" ? _("errors.tableRequired") : validators.table.call(this, v, opt);
+        }),
+        select: forQueryType("odata", validators.select),
+        filter: forQueryType("odata", typed("filter", "str", {})),
+        orderby: forQueryType(
+            "odata",
+            typed("orderby", "str", {
+                str: function (v) {
+                    v = trimmed(v);
+                    return (
+                        v === "" ||
+                        v.split(",").every(function (part) {
+                            return ORDER_BY.test(part.trim());
+                        })
+                    );
+                },
+            }),
+        ),
+        expand: forQueryType("odata", validators.expand),
+        fetchXml: forQueryType("fetchxml", typed("fetchXml", "str", { str: fetchXmlProblem })),
+        maxRows: typed("maxRows", "num", {
+            num: function (v) {
+                return isWholeNumber(trimmed(v), 0, Infinity);
+            },
+        }),
+        pageSize: typed("pageSize", "num", {
+            num: function (v) {
+                return isWholeNumber(trimmed(v), 1, 5000);
+            },
+        }),
+        output: function (v) {
+            return ["all", "page", "row"].indexOf(v) !== -1 || isEnv(v) ? true : _("errors.output");
+        },
+    };
+
     // ---------------------------------------------------------------------------------------------
     // Tables and columns of the chosen connection, through the admin endpoints (src/shared/admin-api.ts)
 
@@ -302,6 +371,29 @@
         return { value: value, label: label };
     }
 
+    /** The table a name stands for: by entity set name (accounts), or by logical name (account). */
+    function findTable(tables, name) {
+        var by = function (property) {
+            return tables.filter(function (t) {
+                return t[property] === name;
+            })[0];
+        };
+        return by("entitySetName") || by("logicalName");
+    }
+
+    /** A promise of the entity set name of a table given by either name (the name itself when it is not in the list). */
+    function entitySetOf(connectionId, name) {
+        return loadList(connectionId, "tables").then(
+            function (tables) {
+                var table = findTable(tables, name);
+                return table ? table.entitySetName : name;
+            },
+            function () {
+                return name;
+            },
+        );
+    }
+
     function tableSuggestions(connectionId) {
         return function (value, done) {
             var words = trimmed(value).toLowerCase().split(/\s+/).filter(Boolean);
@@ -334,46 +426,59 @@
                 return p.trim();
             });
             var prefix = chosen.length ? chosen.join(",") + "," : "";
-            var set = table();
-            if (!set) {
+            var name = table();
+            if (!name) {
                 done([]);
                 return;
             }
-            loadList(connectionId(), "columns", set).then(
-                function (columns) {
-                    done(
-                        columns
-                            .filter(function (c) {
-                                return (
-                                    chosen.indexOf(c.logicalName) === -1 && matches(c.logicalName + " " + c.displayName, last ? [last] : [])
-                                );
-                            })
-                            .slice(0, MAX_SUGGESTIONS)
-                            .map(function (c) {
-                                return suggestion(prefix + c.logicalName, c.displayName, c.logicalName);
-                            }),
-                    );
-                },
-                function () {
-                    done([]);
-                },
-            );
+            entitySetOf(connectionId(), name)
+                .then(function (set) {
+                    return loadList(connectionId(), "columns", set);
+                })
+                .then(
+                    function (columns) {
+                        done(
+                            columns
+                                .filter(function (c) {
+                                    return (
+                                        chosen.indexOf(c.logicalName) === -1 &&
+                                        matches(c.logicalName + " " + c.displayName, last ? [last] : [])
+                                    );
+                                })
+                                .slice(0, MAX_SUGGESTIONS)
+                                .map(function (c) {
+                                    return suggestion(prefix + c.logicalName, c.displayName, c.logicalName);
+                                }),
+                        );
+                    },
+                    function () {
+                        done([]);
+                    },
+                );
         };
     }
 
-    /** The hint under the table field: how many tables there are to pick from, or why there are none. */
-    function showTableHint(hint, connectionId) {
-        if (!hint.length) {
-            return;
-        }
+    /**
+     * The hint under the table field: the entity set a logical name stands for, else how many tables
+     * there are to pick from, or why there are none.
+     */
+    function showTableHint(hint, connectionId, name) {
         if (!connectionId || connectionId === "_ADD_") {
             hint.text(_("editor.tablesNoConnection"));
             return;
         }
-        hint.text(_("editor.tablesLoading"));
-        loadList(connectionId, "tables").then(
+        var list = loadList(connectionId, "tables");
+        if (list.state() === "pending") {
+            hint.text(_("editor.tablesLoading"));
+        }
+        list.then(
             function (tables) {
-                hint.text(_("editor.tablesLoaded", { count: tables.length }));
+                var table = name && findTable(tables, name);
+                hint.text(
+                    table && table.entitySetName !== name
+                        ? _("editor.tableEntitySet", { entitySet: table.entitySetName })
+                        : _("editor.tablesLoaded", { count: tables.length }),
+                );
             },
             function (error) {
                 hint.text(_("editor.tablesFailed", { message: error.message || "" }));
@@ -391,11 +496,16 @@
         row: { fallback: "msg", types: ["msg", "flow", "global", "json", "jsonata", "env"] },
         select: { fallback: "str", types: ["str", "json", "msg", "flow", "global", "env", "jsonata"] },
         expand: { fallback: "str", types: ["str", "msg", "flow", "global", "env", "jsonata"] },
+        filter: { fallback: "str", types: ["str", "msg", "flow", "global", "env", "jsonata"] },
+        orderby: { fallback: "str", types: ["str", "msg", "flow", "global", "env", "jsonata"] },
+        maxRows: { fallback: "num", types: ["num", "msg", "flow", "global", "env", "jsonata"] },
+        pageSize: { fallback: "num", types: ["num", "msg", "flow", "global", "env"] },
     };
 
     /**
      * Sets up an action node dialog: a TypedInput for each of `fields`, the table field suggesting
-     * the connection's tables and the select field its columns. Any typed value is still accepted.
+     * the connection's tables and the select field its columns, and the hint under the table field.
+     * Any typed value is still accepted.
      */
     function prepareActionDialog(node, fields) {
         var connection = $("#node-input-connection");
@@ -425,10 +535,80 @@
         });
         var hint = $("#node-input-table-hint");
         var refresh = function () {
-            showTableHint(hint, connectionId());
+            showTableHint(hint, connectionId(), tableName());
         };
         connection.on("change", refresh);
+        tableInput.on("change keyup", refresh);
         refresh();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The query dialog: OData fields or FetchXML, the FetchXML written in Node-RED's code editor
+
+    /**
+     * Sets up the query dialog. FetchXML is either written in the code editor (fetchXmlType "str",
+     * fetchXml holds the text) or read from msg/flow/global/env (fetchXml holds where); the hidden
+     * #node-input-fetchXml always holds what will be saved.
+     */
+    function prepareQueryDialog(node) {
+        prepareActionDialog(node, ["table", "select", "filter", "orderby", "expand", "maxRows", "pageSize"]);
+        var queryType = $("#node-input-queryType");
+        var source = $("#node-input-fetchXml-source");
+        var saved = $("#node-input-fetchXml");
+        var hint = $("#node-input-fetchXml-hint");
+        var written = (node.fetchXmlType || "str") === "str";
+        node.editor = RED.editor.createEditor({
+            id: "node-input-fetchXml-editor",
+            mode: "ace/mode/xml",
+            value: written ? node.fetchXml : node._def.defaults.fetchXml.value,
+        });
+        source.val(written ? "" : node.fetchXml);
+        source.typedInput({
+            default: "str",
+            types: [
+                { value: "str", label: _("editor.fetchXmlWritten"), icon: "fa fa-code", hasValue: false },
+                "msg",
+                "flow",
+                "global",
+                "env",
+            ],
+            typeField: "#node-input-fetchXmlType",
+        });
+        var sync = function () {
+            var inEditor = source.typedInput("type") === "str";
+            saved.val(inEditor ? node.editor.getValue() : source.typedInput("value")).trigger("change");
+            var problem = inEditor && validators.query.fetchXml.call(node, saved.val());
+            hint.text(typeof problem === "string" ? problem : "");
+        };
+        var show = function () {
+            var fetchXml = queryType.val() === "fetchxml";
+            $(".dataverse-query-odata").toggle(!fetchXml);
+            $(".dataverse-query-fetchxml").toggle(fetchXml);
+            $("#node-input-fetchXml-editor-row").toggle(fetchXml && source.typedInput("type") === "str");
+            node.editor.resize();
+            sync();
+        };
+        queryType.on("change", show);
+        source.on("change keyup paste", show);
+        node.editor.getSession().on("change", sync);
+        show();
+    }
+
+    /** The FetchXML editor takes the height the other rows leave, at least 150 px. */
+    function resizeQueryDialog(node) {
+        var height = $("#dialog-form").height();
+        $("#dialog-form > div:visible:not(#node-input-fetchXml-editor-row)").each(function () {
+            height -= $(this).outerHeight(true);
+        });
+        var row = $("#node-input-fetchXml-editor-row");
+        height -= parseInt(row.css("marginTop"), 10) + parseInt(row.css("marginBottom"), 10);
+        $("#node-input-fetchXml-editor").css("height", Math.max(height, 150) + "px");
+        node.editor.resize();
+    }
+
+    function closeQueryDialog(node) {
+        node.editor.destroy();
+        delete node.editor;
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -571,23 +751,33 @@
     // ---------------------------------------------------------------------------------------------
     // Labels
 
-    /** "create accounts": what an action node does, for its label. */
-    function actionLabel(node, verbKey) {
+    /** "create accounts": what an action node does, for its label; `table` when the table is not node.table. */
+    function actionLabel(node, verbKey, table) {
         if (node.name) {
             return node.name;
         }
-        if ((node.tableType || "str") === "str" && node.table) {
-            return node._(verbKey + "WithTable", { table: node.table });
+        if (table === undefined) {
+            table = (node.tableType || "str") === "str" ? node.table : "";
         }
-        return node._(verbKey);
+        return table ? node._(verbKey + "WithTable", { table: table }) : node._(verbKey);
+    }
+
+    /** The table of a FetchXML query written in the node: the name of its <entity>, or "". */
+    function fetchXmlEntity(node) {
+        var entity = (node.fetchXmlType || "str") === "str" && /<entity\b[^>]*?\bname\s*=\s*["']([^"']*)["']/.exec(node.fetchXml || "");
+        return entity ? entity[1] : "";
     }
 
     window.DataverseEditor = {
         isEnv: isEnv,
         validators: validators,
         prepareActionDialog: prepareActionDialog,
+        prepareQueryDialog: prepareQueryDialog,
+        resizeQueryDialog: resizeQueryDialog,
+        closeQueryDialog: closeQueryDialog,
         prepareConnectionDialog: prepareConnectionDialog,
         actionLabel: actionLabel,
+        fetchXmlEntity: fetchXmlEntity,
         hostOf: hostOf,
         loadList: loadList,
     };

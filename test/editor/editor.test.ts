@@ -8,7 +8,7 @@ import path from "node:path";
 import vm from "node:vm";
 
 const root = path.resolve(__dirname, "../..");
-const types = ["dataverse-connection", "dataverse-whoami", "dataverse-retrieve", "dataverse-create", "dataverse-update"];
+const types = ["dataverse-connection", "dataverse-whoami", "dataverse-retrieve", "dataverse-create", "dataverse-update", "dataverse-delete", "dataverse-query"];
 const read = (file: string) => readFileSync(path.join(root, file), "utf8");
 const catalogues: Record<string, Record<string, unknown>> = Object.fromEntries(
   types.map((type) => [type, JSON.parse(read(`nodes/locales/en-US/${type}.json`))]),
@@ -30,7 +30,7 @@ describe("catalogues", () => {
       const keys = [...html.matchAll(/data-i18n="(?:\[placeholder\])?([^"]+)"/g)].map((m) => m[1]);
       keys.push(...[...html.matchAll(/this\._\("([^"]+)"/g)].map((m) => m[1]));
       keys.push(
-        ...[...html.matchAll(/actionLabel\(this, (?:this\.mode === "upsert" \? )?"([^"]+)"(?: : "([^"]+)")?\)/g)].flatMap((m) =>
+        ...[...html.matchAll(/actionLabel\(this, (?:this\.mode === "upsert" \? )?"([^"]+)"(?: : "([^"]+)")?[,)]/g)].flatMap((m) =>
           [m[1], m[2]].filter(Boolean).flatMap((k) => [k, `${k}WithTable`]),
         ),
       );
@@ -48,7 +48,10 @@ describe("catalogues", () => {
 
   it("every text of the shared editor code is in the connection's catalogue", () => {
     const keys = [...editorJs.matchAll(/_\("([a-zA-Z.]+)"/g)].map((m) => m[1]).filter((k) => !k.endsWith("."));
-    const dynamic = ["errors.table", "errors.rowId", "errors.rowIdJson", "errors.rowJson", "errors.select", "errors.selectJson", "errors.expand"];
+    const dynamic = [
+      ...["table", "rowId", "rowIdJson", "rowJson", "select", "selectJson", "expand", "orderby", "maxRows", "pageSize"],
+      ...["fetchXml", "fetchXmlEntity"],
+    ].map((k) => `errors.${k}`);
     const labels = ["concurrency", "queueLimit", "maxThrottleWait", "maxRetries", "timeout"].map((n) => `label.${n}`);
     for (const key of [...keys, ...dynamic, ...labels]) {
       assert.equal(typeof lookup(`dataverse-connection.${key}`, "dataverse-connection"), "string", key);
@@ -161,18 +164,59 @@ describe("shared validators", () => {
     bad("mode", "replace");
   });
 
+  it("query fields: each checked only for its query type; table required for OData; order by, max rows, page size, output", () => {
+    const q = v.query as unknown as Record<string, (this: Record<string, unknown>, v: unknown, opt: unknown) => unknown>;
+    const okQ = (name: string, value: unknown, node: Record<string, unknown> = {}) => assert.equal(q[name].call(node, value, {}), true, `${name} ${value}`);
+    const badQ = (name: string, value: unknown, node: Record<string, unknown> = {}) =>
+      assert.match(String(q[name].call(node, value, {})), /^errors\./, `${name} ${JSON.stringify(value)}`);
+    const odata = { queryType: "odata" };
+    const fetchxml = { queryType: "fetchxml" };
+    okQ("queryType", "fetchxml");
+    okQ("queryType", "${QUERY_TYPE}");
+    badQ("queryType", "sql");
+    okQ("table", "accounts", odata);
+    okQ("table", "account", odata); // a logical name
+    assert.equal(q.table.call(odata, "", {}), "errors.tableRequired");
+    badQ("table", "accounts?$top=1", odata);
+    okQ("table", "", fetchxml); // the table comes from <entity name>
+    assert.equal(q.table.call({}, "", {}), "errors.tableRequired"); // a node without queryType is OData
+    badQ("select", "name;x", odata);
+    okQ("select", "name;x", fetchxml);
+    okQ("fetchXml", "<not xml", odata); // only FetchXML queries check it (the browser test checks FetchXML)
+    okQ("filter", "statecode eq 0 and contains(name,'Contoso')", odata);
+    okQ("orderby", "name asc, createdon DESC,primarycontactid/fullname", { ...odata, orderbyType: "str" });
+    okQ("orderby", "", odata);
+    assert.equal(q.orderby.call({ ...odata, orderbyType: "str" }, "name ascending", {}), "errors.orderby");
+    okQ("expand", "primarycontactid($select=fullname)", odata);
+    for (const n of ["0", "5000", "123456", " 7 ", "${MAX_ROWS}"]) okQ("maxRows", n, { maxRowsType: "num" });
+    for (const n of ["-1", "1.5", "", "all"]) assert.equal(q.maxRows.call({ maxRowsType: "num" }, n, {}), "errors.maxRows", n);
+    okQ("maxRows", "payload.limit", { maxRowsType: "msg" }); // Node-RED's own typedInput check
+    for (const n of ["1", "5000", "${PAGE_SIZE}"]) okQ("pageSize", n, { pageSizeType: "num" });
+    for (const n of ["0", "5001", "2.5"]) assert.equal(q.pageSize.call({ pageSizeType: "num" }, n, {}), "errors.pageSize", n);
+    for (const o of ["all", "page", "row", "${OUTPUT}"]) okQ("output", o);
+    assert.equal(q.output.call({}, "rows", {}), "errors.output");
+  });
+
   it("labels say what a node does", () => {
     const node = (props: Record<string, unknown>) => ({ ...props, _: (key: string, args?: { table: string }) => (args ? `${key}:${args.table}` : key) });
     assert.equal(editor.actionLabel(node({ table: "accounts", tableType: "str" }), "v"), "vWithTable:accounts");
     assert.equal(editor.actionLabel(node({ table: "table", tableType: "msg" }), "v"), "v");
     assert.equal(editor.actionLabel(node({ name: "mine", table: "accounts" }), "v"), "mine");
+    // a FetchXML query is labelled with its <entity>
+    const fetch = (fetchXml: string, fetchXmlType = "str") => node({ table: "", fetchXml, fetchXmlType });
+    const written = fetch('<fetch top="5">\n  <entity name="dv_iotdevice">\n    <link-entity name="account" />\n  </entity>\n</fetch>');
+    assert.equal(editor.fetchXmlEntity(written), "dv_iotdevice");
+    assert.equal(editor.actionLabel(written, "f", editor.fetchXmlEntity(written)), "fWithTable:dv_iotdevice");
+    assert.equal(editor.fetchXmlEntity(fetch("payload.fetch", "msg")), "");
+    assert.equal(editor.actionLabel(node({ table: "" }), "f", ""), "f");
   });
 });
 
 /** Runs resources/dataverse-editor.js as the editor would, with just enough RED and jQuery around it. */
 function loadEditor(): {
   validators: Record<string, (this: Record<string, unknown>, v: unknown, opt: unknown) => unknown>;
-  actionLabel: (node: Record<string, unknown>, key: string) => string;
+  actionLabel: (node: Record<string, unknown>, key: string, table?: string) => string;
+  fetchXmlEntity: (node: Record<string, unknown>) => string;
 } {
   const window: Record<string, any> = {};
   const RED = {
