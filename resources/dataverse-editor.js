@@ -561,6 +561,9 @@
             id: "node-input-fetchXml-editor",
             mode: "ace/mode/xml",
             value: written ? node.fetchXml : node._def.defaults.fetchXml.value,
+            // Nothing suggests inline in XML, and Monaco throws "Model is disposed" when the editor is
+            // closed after typing with inline suggestions on (Ace ignores this option).
+            inlineSuggest: { enabled: false },
         });
         source.val(written ? "" : node.fetchXml);
         source.typedInput({
@@ -585,7 +588,7 @@
             $(".dataverse-query-odata").toggle(!fetchXml);
             $(".dataverse-query-fetchxml").toggle(fetchXml);
             $("#node-input-fetchXml-editor-row").toggle(fetchXml && source.typedInput("type") === "str");
-            node.editor.resize();
+            resizeQueryDialog(node);
             sync();
         };
         queryType.on("change", show);
