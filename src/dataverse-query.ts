@@ -20,7 +20,13 @@ export = function (RED: NodeAPI): void {
           queryType: config.queryType || "odata",
           ...(fetchXml
             ? { fetchXml: await input("fetchXml") }
-            : { table: await input("table"), select: await input("select"), filter: await input("filter"), orderby: await input("orderby"), expand: await input("expand") }),
+            : {
+                table: await input("table"),
+                select: await input("select"),
+                filter: await input("filter"),
+                orderby: await input("orderby"),
+                expand: await input("expand"),
+              }),
           pageSize: await input("pageSize"),
           maxRows: await input("maxRows"),
           count: config.count === true,
@@ -60,7 +66,14 @@ export = function (RED: NodeAPI): void {
       const items = output === "page" ? [page.rows] : page.rows;
       items.forEach((item, i) => {
         const last = page.last && i === items.length - 1;
-        const parts = { id, index, type: "array", len: output === "page" ? page.rows.length : 1, ...(last ? { count: index + 1 } : {}), ...(msg.parts ? { parts: msg.parts } : {}) };
+        const parts = {
+          id,
+          index,
+          type: "array",
+          len: output === "page" ? page.rows.length : 1,
+          ...(last ? { count: index + 1 } : {}),
+          ...(msg.parts ? { parts: msg.parts } : {}),
+        };
         const row = output === "row" ? (item as Record<string, unknown>) : undefined;
         const rowId = row && page.idColumn ? row[page.idColumn] : undefined;
         send({

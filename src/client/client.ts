@@ -144,7 +144,8 @@ export class DataverseClient {
       onPause: hooks.onPause,
     });
     this.pipeline = new RequestPipeline({ apiBase, clientId, timeoutMs, transport: this.transport, tokens, scheduler: this.scheduler });
-    const send = (req: ApiRequest, signal?: AbortSignal): Promise<ApiResponse> => (this.closed ? Promise.reject(closedError()) : this.pipeline.send(req, signal));
+    const send = (req: ApiRequest, signal?: AbortSignal): Promise<ApiResponse> =>
+      this.closed ? Promise.reject(closedError()) : this.pipeline.send(req, signal);
     // Half the request timeout, so a write that waited on a lookup still ends within twice its timeout.
     this.metadata = new MetadataCache(send, Math.min(MAX_LOOKUP_TIMEOUT_MS, Math.ceil(timeoutMs / 2)));
     this.context = { send, metadata: this.metadata, apiBase };
@@ -178,7 +179,13 @@ export class DataverseClient {
     const queryOptions = checkQueryOptions(input);
     if (input.queryType === "fetchxml") return fetchXmlQuery(this.context, input.fetchXml, queryOptions, options, input);
     if (input.queryType !== undefined && input.queryType !== "odata") {
-      return Promise.reject(new DataverseError({ message: `queryType must be odata or fetchxml, not '${String(input.queryType)}'`, code: ErrorCodes.invalidInput, field: "queryType" }));
+      return Promise.reject(
+        new DataverseError({
+          message: `queryType must be odata or fetchxml, not '${String(input.queryType)}'`,
+          code: ErrorCodes.invalidInput,
+          field: "queryType",
+        }),
+      );
     }
     return odataQuery(this.context, input, queryOptions, options, input);
   }

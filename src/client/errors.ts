@@ -42,7 +42,15 @@ export class DataverseError extends Error {
   }
 
   init(): DataverseErrorInit {
-    return { message: this.message, status: this.status, code: this.code, requestId: this.requestId, retryable: this.retryable, field: this.field, details: this.details };
+    return {
+      message: this.message,
+      status: this.status,
+      code: this.code,
+      requestId: this.requestId,
+      retryable: this.retryable,
+      field: this.field,
+      details: this.details,
+    };
   }
 
   /** What a flow sees in msg.dataverse after a failure. */
@@ -188,7 +196,8 @@ function missingRowAdvice(ctx: ResponseErrorContext, table: string, serverMessag
   const missing = /^(?:Entity ')?(\w+)'? With Id = ([0-9a-f-]{36})/i.exec(serverMessage);
   const bound = missing ? lookupPointingAt(ctx.requestBody, missing[2]) : undefined;
   if (bound) return `The lookup ${bound} points at a ${missing![1]} row that does not exist. Check the id in ${bound}`;
-  if (ctx.method === "POST") return `A row this create refers to does not exist${missing ? ` (a ${missing[1]})` : ""}. Check the lookups (…@odata.bind) in the row`;
+  if (ctx.method === "POST")
+    return `A row this create refers to does not exist${missing ? ` (a ${missing[1]})` : ""}. Check the lookups (…@odata.bind) in the row`;
   return `No row in ${table} has the id in rowId`;
 }
 

@@ -63,7 +63,9 @@ export class MetadataCache {
           maxRetries: 0,
           urgent: true,
         });
-        const matches = valuesOf(res.body).map(tableInfo).filter((t): t is TableInfo => t !== undefined);
+        const matches = valuesOf(res.body)
+          .map(tableInfo)
+          .filter((t): t is TableInfo => t !== undefined);
         return matches.find((t) => t.entitySetName === name) ?? matches[0] ?? null;
       } catch (err) {
         // Metadata may be unreadable (no privilege) or slow: the operation goes on without it. Any other
@@ -85,28 +87,42 @@ export class MetadataCache {
 
   /** The environment's tables that have an entity set, by display name. */
   tables(): Promise<TableInfo[]> {
-    return this.cached("tables", () => LIST_TTL_MS, async () => {
-      const res = await this.send({ method: "GET", path: `EntityDefinitions?$select=${TABLE_FIELDS}`, idempotent: true });
-      const tables = valuesOf(res.body).map(tableInfo).filter((t): t is TableInfo => t !== undefined);
-      return tables.sort((a, b) => a.displayName.localeCompare(b.displayName));
-    });
+    return this.cached(
+      "tables",
+      () => LIST_TTL_MS,
+      async () => {
+        const res = await this.send({ method: "GET", path: `EntityDefinitions?$select=${TABLE_FIELDS}`, idempotent: true });
+        const tables = valuesOf(res.body)
+          .map(tableInfo)
+          .filter((t): t is TableInfo => t !== undefined);
+        return tables.sort((a, b) => a.displayName.localeCompare(b.displayName));
+      },
+    );
   }
 
   /** A table's columns, by logical name. */
   async columns(name: string): Promise<ColumnInfo[]> {
     const table = await this.table(name);
     const logicalName = table?.logicalName ?? name;
-    return this.cached(`columns:${logicalName}`, () => LIST_TTL_MS, async () => {
-      const res = await this.send({
-        method: "GET",
-        path: `EntityDefinitions(LogicalName='${logicalName}')/Attributes?$select=LogicalName,AttributeType,DisplayName`,
-        table: table?.entitySetName ?? name,
-        idempotent: true,
-      });
-      return valuesOf(res.body)
-        .map((a) => ({ logicalName: String(a.LogicalName), type: String(a.AttributeType ?? ""), displayName: labelOf(a.DisplayName) || String(a.LogicalName) }))
-        .sort((a, b) => a.logicalName.localeCompare(b.logicalName));
-    });
+    return this.cached(
+      `columns:${logicalName}`,
+      () => LIST_TTL_MS,
+      async () => {
+        const res = await this.send({
+          method: "GET",
+          path: `EntityDefinitions(LogicalName='${logicalName}')/Attributes?$select=LogicalName,AttributeType,DisplayName`,
+          table: table?.entitySetName ?? name,
+          idempotent: true,
+        });
+        return valuesOf(res.body)
+          .map((a) => ({
+            logicalName: String(a.LogicalName),
+            type: String(a.AttributeType ?? ""),
+            displayName: labelOf(a.DisplayName) || String(a.LogicalName),
+          }))
+          .sort((a, b) => a.logicalName.localeCompare(b.logicalName));
+      },
+    );
   }
 
   /** One load at a time per key, kept for `keepMs(value)`; a failed load is forgotten at once. */

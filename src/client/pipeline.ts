@@ -139,6 +139,9 @@ export class RequestPipeline {
 /** REQ_ID, else the last of the x-ms-service-request-id values (real answers carry two). */
 export function requestIdOf(headers: Record<string, string>): string | undefined {
   if (headers["req_id"]) return headers["req_id"];
-  const ids = headers["x-ms-service-request-id"]?.split(",").map((id) => id.trim()).filter(Boolean);
+  const ids = headers["x-ms-service-request-id"]
+    ?.split(",")
+    .map((id) => id.trim())
+    .filter(Boolean);
   return ids?.length ? ids[ids.length - 1] : undefined;
 }

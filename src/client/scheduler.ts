@@ -125,7 +125,6 @@ export class RequestScheduler {
     return count;
   }
 
-
   /**
    * Stops taking work and ends every job: waiting ones at once (never sent), in-flight ones after
    * they finish or `graceMs` passes, whichever is first. Resolves when no job is left.

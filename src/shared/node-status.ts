@@ -48,7 +48,11 @@ export class NodeStatusView implements ConnectionUser {
     if (resumeAt) {
       const seconds = Math.max(0, Math.ceil((resumeAt - Date.now()) / 1000));
       const count = this.waiting();
-      status = { fill: "yellow", shape: "ring", text: count ? this.text("status.throttledWaiting", { count: count.toLocaleString("en-US"), seconds }) : this.text("status.throttled", { seconds }) };
+      status = {
+        fill: "yellow",
+        shape: "ring",
+        text: count ? this.text("status.throttledWaiting", { count: count.toLocaleString("en-US"), seconds }) : this.text("status.throttled", { seconds }),
+      };
     }
     const key = JSON.stringify(status);
     if (key === this.shown) return;

@@ -208,7 +208,9 @@ describe("dataverse-retrieve", () => {
   });
 
   it("accepts the logical name as the table, resolved to its entity set through metadata", async () => {
-    await loadFlow(emu, [{ id: "n1", type: "dataverse-retrieve", connection: "conn", table: "account", tableType: "str", select: "name", selectType: "str", wires: [["out"]] }]);
+    await loadFlow(emu, [
+      { id: "n1", type: "dataverse-retrieve", connection: "conn", table: "account", tableType: "str", select: "name", selectType: "str", wires: [["out"]] },
+    ]);
     const { kind, msg } = await run("n1", { rowId: SEED_IDS.contosoAccount });
     assert.equal(kind, "out", msg.error?.message);
     assert.equal(msg.payload.accountid, SEED_IDS.contosoAccount);

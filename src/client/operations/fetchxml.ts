@@ -28,18 +28,19 @@ interface ParsedFetch {
 /** Checks FetchXML before anything is sent: well-formed, a <fetch> with an <entity name>. */
 export function parseFetchXml(value: unknown): ParsedFetch & { xml: string } {
   if (typeof value !== "string" || value.trim() === "") {
-    throw inputError("fetchXml", "fetchXml is empty: write a query like <fetch><entity name=\"account\"><attribute name=\"name\"/></entity></fetch>");
+    throw inputError("fetchXml", 'fetchXml is empty: write a query like <fetch><entity name="account"><attribute name="name"/></entity></fetch>');
   }
   const xml = value.trim();
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw inputError("fetchXml", `fetchXml is not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`);
   const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(xml) as Record<string, unknown>;
   const fetch = doc.fetch as Record<string, unknown> | undefined;
-  if (!fetch || typeof fetch !== "object") throw inputError("fetchXml", "fetchXml must start with <fetch>, like <fetch><entity name=\"account\">…</entity></fetch>");
+  if (!fetch || typeof fetch !== "object")
+    throw inputError("fetchXml", 'fetchXml must start with <fetch>, like <fetch><entity name="account">…</entity></fetch>');
   const entity = fetch.entity as Record<string, unknown> | undefined;
   const name = entity && typeof entity === "object" && !Array.isArray(entity) ? entity.name : undefined;
   if (typeof name !== "string" || !/^[A-Za-z_]\w*$/.test(name)) {
-    throw inputError("fetchXml", "fetchXml has no <entity name=\"…\"> with a table's logical name, like <entity name=\"account\">");
+    throw inputError("fetchXml", 'fetchXml has no <entity name="…"> with a table\'s logical name, like <entity name="account">');
   }
   return { xml, entity: name, attributes: fetchAttributes(xml) };
 }
@@ -72,14 +73,22 @@ export async function fetchXmlQuery(
   // A query with top, or an aggregate, is one page; otherwise it pages by the cookie.
   const paged = !attributes.has("top") && attributes.get("aggregate") !== "true";
   const pageSize = fetchNumber(attributes, "count", MAX_PAGE_SIZE) ?? (options.maxRows > 0 ? Math.min(options.pageSize, options.maxRows) : options.pageSize);
-  const firstPage = resume?.page !== undefined ? checkWholeNumber("page", resume.page, 1, Number.MAX_SAFE_INTEGER, 1) : (fetchNumber(attributes, "page", Number.MAX_SAFE_INTEGER) ?? 1);
+  const firstPage =
+    resume?.page !== undefined
+      ? checkWholeNumber("page", resume.page, 1, Number.MAX_SAFE_INTEGER, 1)
+      : (fetchNumber(attributes, "page", Number.MAX_SAFE_INTEGER) ?? 1);
   const cookie = resume?.pagingCookie;
   if (cookie !== undefined && cookie !== null && (typeof cookie !== "string" || !cookie.startsWith("<cookie"))) {
     throw inputError("pagingCookie", "msg.pagingCookie must be the paging cookie a query put in msg.dataverse.pagingCookie");
   }
   const { set, info } = await resolveTable(ctx, parsed.entity);
   const idColumn = info?.primaryIdAttribute;
-  const annotations = [PAGING_COOKIE, MORE_RECORDS, ...(options.formattedValues ? [FORMATTED_VALUE] : []), ...(options.count ? [TOTAL_COUNT, COUNT_LIMITED] : [])];
+  const annotations = [
+    PAGING_COOKIE,
+    MORE_RECORDS,
+    ...(options.formattedValues ? [FORMATTED_VALUE] : []),
+    ...(options.count ? [TOTAL_COUNT, COUNT_LIMITED] : []),
+  ];
   const headers = preferHeader(undefined, annotations);
   const source: PageSource = {
     request(at) {
@@ -107,7 +116,12 @@ export async function fetchXmlQuery(
     // Without a cookie (some queries return none), Dataverse pages by number alone.
     next: (page): Continuation | undefined => (page.more ? { page: page.page! + 1, pagingCookie: page.pagingCookie } : undefined),
   };
-  return readPages(ctx, source, { page: firstPage, pagingCookie: typeof cookie === "string" ? cookie : undefined }, { maxRows: options.maxRows, signal: call.signal });
+  return readPages(
+    ctx,
+    source,
+    { page: firstPage, pagingCookie: typeof cookie === "string" ? cookie : undefined },
+    { maxRows: options.maxRows, signal: call.signal },
+  );
 }
 
 /** A whole-number attribute of <fetch>, checked like the node's own settings. */
@@ -115,7 +129,8 @@ function fetchNumber(attributes: Map<string, string>, name: string, max: number)
   const text = attributes.get(name);
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw inputError("fetchXml", `fetchXml has <fetch ${name}="${text}">: ${name} must be a whole number from 1 to ${max}`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw inputError("fetchXml", `fetchXml has <fetch ${name}="${text}">: ${name} must be a whole number from 1 to ${max}`);
   return n;
 }
 
@@ -136,5 +151,10 @@ function escapeXml(text: string): string {
 }
 
 function unescapeXml(text: string): string {
-  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, "&");
+  return text
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, "&");
 }

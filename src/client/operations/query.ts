@@ -116,7 +116,10 @@ function optionalText(field: string, value: unknown): string | undefined {
 /** A next link is followed unchanged, but only inside this environment's Web API: it carries the token. */
 function checkNextLink(ctx: OperationContext, value: unknown): string {
   if (typeof value !== "string" || !value.startsWith(ctx.apiBase)) {
-    throw inputError("nextLink", `msg.nextLink must be an @odata.nextLink of this environment (starting with ${ctx.apiBase}), as a query put it in msg.dataverse.nextLink`);
+    throw inputError(
+      "nextLink",
+      `msg.nextLink must be an @odata.nextLink of this environment (starting with ${ctx.apiBase}), as a query put it in msg.dataverse.nextLink`,
+    );
   }
   return value;
 }
