@@ -5,7 +5,7 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { DataverseClient, asDataverseError, type ConnectionSettings } from "./client";
 import { registerAdminApi } from "./shared/admin-api";
-import type { ConnectionNode } from "./shared/connection-node";
+import type { ConnectionNode, ConnectionUser } from "./shared/connection-node";
 import { tlsOptions } from "./shared/tls";
 
 interface ConnectionConfig extends NodeDef {
@@ -22,29 +22,22 @@ interface ConnectionConfig extends NodeDef {
   timeout?: number | string;
 }
 
-const THROTTLED = "node-red-contrib-dataverse/dataverse-connection:dataverse-connection.status.throttled";
-
 export = function (RED: NodeAPI): void {
   registerAdminApi(RED);
   function DataverseConnectionNode(this: ConnectionNode, config: ConnectionConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    node.users = new Set();
+    const users = new Set<ConnectionUser>();
+    node.register = (user) => users.add(user);
+    node.deregister = (user) => users.delete(user);
     let countdown: NodeJS.Timeout | undefined;
-    const showPause = () => {
-      const seconds = Math.max(0, Math.ceil(((node.pausedUntil ?? 0) - Date.now()) / 1000));
-      for (const user of node.users) user.status({ fill: "yellow", shape: "ring", text: RED._(THROTTLED, { seconds }) });
-    };
+    const renderAll = () => users.forEach((user) => user.renderStatus());
     // Dataverse's limits are per user: one 429 pauses the whole connection, and every node shows it.
     const onPause = (resumeAt: number | undefined) => {
       node.pausedUntil = resumeAt;
       clearInterval(countdown);
-      if (resumeAt) {
-        showPause();
-        countdown = setInterval(showPause, 1000);
-      } else {
-        for (const user of node.users) user.status({});
-      }
+      if (resumeAt) countdown = setInterval(renderAll, 1000);
+      renderAll();
     };
     const settings: Partial<ConnectionSettings> = {
       url: config.url,

@@ -5,7 +5,7 @@ import { registerActionNode } from "./shared/action-node";
 export = function (RED: NodeAPI): void {
   registerActionNode(RED, "dataverse-create", {
     defaults: { row: { value: "payload", type: "msg" } },
-    async run(client, _msg, input, config, signal) {
+    async run({ client, input, config, signal }) {
       return client.create(await input("table"), await input("row"), { returnRow: config.returnRow === true, signal });
     },
     output(msg, result, config) {

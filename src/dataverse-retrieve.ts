@@ -5,12 +5,8 @@ import { registerActionNode } from "./shared/action-node";
 export = function (RED: NodeAPI): void {
   registerActionNode(RED, "dataverse-retrieve", {
     defaults: { rowId: { value: "rowId", type: "msg" } },
-    async run(client, _msg, input, _config, signal) {
-      return client.retrieve(await input("table"), await input("rowId"), {
-        select: await input("select"),
-        expand: await input("expand"),
-        signal,
-      });
+    async run({ client, input, signal }) {
+      return client.retrieve(await input("table"), await input("rowId"), { select: await input("select"), expand: await input("expand"), signal });
     },
     output(msg, result) {
       msg.payload = result.row;

@@ -8,7 +8,7 @@ import { registerActionNode } from "./shared/action-node";
 export = function (RED: NodeAPI): void {
   registerActionNode(RED, "dataverse-update", {
     defaults: { rowId: { value: "rowId", type: "msg" }, row: { value: "payload", type: "msg" } },
-    async run(client, msg, input, config, signal) {
+    async run({ client, msg, input, config, signal }) {
       return client.update(await input("table"), await input("rowId"), await input("row"), {
         mode: config.mode || "update",
         etag: msg.etag,

@@ -4,7 +4,7 @@ import { registerActionNode } from "./shared/action-node";
 
 export = function (RED: NodeAPI): void {
   registerActionNode(RED, "dataverse-whoami", {
-    run: (client, _msg, _input, _config, signal) => client.whoAmI({ signal }),
+    run: ({ client, signal }) => client.whoAmI({ signal }),
     output(msg, result) {
       msg.payload = result.row;
     },

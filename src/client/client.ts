@@ -1,16 +1,27 @@
 /**
- * A Dataverse connection: settings checked once, one transport, one token provider, and the Web API
- * operations the nodes offer. Plain TypeScript with no Node-RED import, usable on its own.
+ * A Dataverse connection: settings checked once, one transport, one token provider, one request
+ * pipeline and one metadata cache, and one-line entry points to the operations in operations/.
+ * Plain TypeScript with no Node-RED import, usable on its own.
  */
-import { randomUUID } from "node:crypto";
-import type { AxiosResponse } from "axios";
 import { checkTenant, resolveAuthority } from "./clouds";
-import { asDataverseError, connectionError, DataverseError, ErrorCodes, fromDataverseResponse, fromNetworkError, inputError } from "./errors";
-import { RequestScheduler, type AttemptOutcome } from "./scheduler";
-import { API_PATH, cleanRow, etagOf, idFromEntityId, JSON_CONTENT_TYPE, ODATA_HEADERS, queryString, retryAfterSeconds, rowPath } from "./odata";
+import { connectionError, DataverseError, ErrorCodes } from "./errors";
+import { MetadataCache, type ColumnInfo, type TableInfo } from "./metadata";
+import { API_PATH } from "./odata";
+import { create, type CreateOptions } from "./operations/create";
+import type { CallOptions, OperationContext } from "./operations/context";
+import { deleteRow, type DeleteOptions } from "./operations/delete";
+import { fetchXmlQuery } from "./operations/fetchxml";
+import { checkQueryOptions, odataQuery, type ODataQuery } from "./operations/query";
+import { retrieve, type RetrieveOptions } from "./operations/retrieve";
+import { update, type UpdateOptions } from "./operations/update";
+import { whoAmI, type WhoAmI } from "./operations/whoami";
+import { RequestPipeline } from "./pipeline";
+import type { ApiRequest, ApiResponse, Page } from "./request";
+import type { DataverseResult } from "./response";
+import { RequestScheduler } from "./scheduler";
 import { TokenProvider } from "./tokens";
-import { createTransport, flattenHeaders, msalNetworkClient, type TlsOptions, type Transport } from "./transport";
-import { checkEnvironmentUrl, checkEtag, checkExpand, checkRow, checkRowId, checkSelect, checkTable, isGuid, type Row } from "./validate";
+import { createTransport, msalNetworkClient, type TlsOptions, type Transport } from "./transport";
+import { checkEnvironmentUrl, checkTable, isGuid } from "./validate";
 
 export interface ConnectionSettings {
   /** Environment URL, e.g. https://contoso.crm.dynamics.com */
@@ -45,67 +56,6 @@ export interface ClientHooks {
   onPause?: (resumeAt: number | undefined) => void;
 }
 
-/** Options every operation takes. */
-export interface CallOptions {
-  /** Withdraws the call: a call still waiting ends at once, unsent. */
-  signal?: AbortSignal;
-}
-
-export interface DataverseResult<T = Row> {
-  status: number;
-  row?: T;
-  rowId?: string;
-  etag?: string;
-  requestId?: string;
-}
-
-export interface WhoAmI {
-  UserId: string;
-  BusinessUnitId: string;
-  OrganizationId: string;
-}
-
-export type UpdateMode = "update" | "upsert";
-
-export interface TableInfo {
-  logicalName: string;
-  entitySetName: string;
-  displayName: string;
-  primaryIdAttribute?: string;
-  primaryNameAttribute?: string;
-}
-
-export interface ColumnInfo {
-  logicalName: string;
-  type: string;
-  displayName: string;
-}
-
-interface ApiRequest {
-  method: "GET" | "POST" | "PATCH";
-  path: string;
-  headers?: Record<string, string>;
-  body?: unknown;
-  table?: string;
-  /** Sending it twice leaves the same result, so it may be retried after an unanswered attempt. */
-  idempotent: boolean;
-  /**
-   * A 412 after an unanswered attempt may be that attempt's own success (a create with our id):
-   * this checks, and returns the response to use instead.
-   */
-  confirmAfter412?: (token: string, signal: AbortSignal) => Promise<ApiResponse | undefined>;
-}
-
-/** Network failures where the request cannot have reached Dataverse. */
-const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
-const GATEWAY_STATUS = new Set([502, 503, 504]);
-
-interface ApiResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-}
-
 /** Checks settings without building anything; throws the first problem as a DataverseError. */
 export function checkConnectionSettings(settings: Partial<ConnectionSettings>): void {
   checkEnvironmentUrl(settings.url);
@@ -138,35 +88,52 @@ function checkRange(field: string, value: number | undefined, min: number, max: 
   }
 }
 
+/** What a query node asks for: OData or FetchXML, how many rows, and where to resume. */
+export interface QueryInput extends ODataQuery {
+  queryType?: unknown;
+  fetchXml?: unknown;
+  pageSize?: unknown;
+  maxRows?: unknown;
+  count?: unknown;
+  formattedValues?: unknown;
+  /** Resume an OData query at this @odata.nextLink. */
+  nextLink?: unknown;
+  /** Resume a FetchXML query at this paging cookie and page. */
+  pagingCookie?: unknown;
+  page?: unknown;
+}
+
+/** Lookups that writes wait on answer within this, or the writes go on without them. */
+const MAX_LOOKUP_TIMEOUT_MS = 10_000;
+
 export class DataverseClient {
   readonly environmentUrl: string;
-  private readonly apiBase: string;
-  private readonly clientId: string;
-  private readonly timeoutMs: number;
   private readonly closeGraceMs: number;
   private readonly transport: Transport;
-  private readonly tokens: TokenProvider;
   private readonly scheduler: RequestScheduler;
-  private readonly primaryIdAttributes = new Map<string, Promise<string | undefined>>();
+  private readonly pipeline: RequestPipeline;
+  /** Tables and columns of this environment, shared by every operation and the editor. */
+  readonly metadata: MetadataCache;
+  private readonly context: OperationContext;
   private closed = false;
 
   constructor(settings: ConnectionSettings, hooks: ClientHooks = {}) {
     checkConnectionSettings(settings);
     this.environmentUrl = checkEnvironmentUrl(settings.url);
-    this.apiBase = this.environmentUrl + API_PATH;
-    this.clientId = settings.clientId.trim();
-    this.timeoutMs = settings.timeoutMs ?? 60_000;
+    const apiBase = this.environmentUrl + API_PATH;
+    const clientId = settings.clientId.trim();
+    const timeoutMs = settings.timeoutMs ?? 60_000;
     this.closeGraceMs = settings.closeGraceMs ?? 5_000;
     const tenant = checkTenant(settings.tenant);
     const authority = resolveAuthority(settings.cloud, tenant, settings.authority);
-    this.transport = createTransport(settings.tls, this.timeoutMs);
-    this.tokens = new TokenProvider({
-      clientId: this.clientId,
+    this.transport = createTransport(settings.tls, timeoutMs);
+    const tokens = new TokenProvider({
+      clientId,
       clientSecret: settings.clientSecret,
       authority: authority.authority,
       knownAuthorities: authority.knownAuthorities,
       scope: `${this.environmentUrl}/.default`,
-      signIn: { clientId: this.clientId, tenant, url: this.environmentUrl, authorityHost: authority.host },
+      signIn: { clientId, tenant, url: this.environmentUrl, authorityHost: authority.host },
       networkClient: (observer) => msalNetworkClient(this.transport.http, observer),
     });
     this.scheduler = new RequestScheduler({
@@ -176,126 +143,66 @@ export class DataverseClient {
       maxRetries: settings.maxRetries ?? 5,
       onPause: hooks.onPause,
     });
+    this.pipeline = new RequestPipeline({ apiBase, clientId, timeoutMs, transport: this.transport, tokens, scheduler: this.scheduler });
+    const send = (req: ApiRequest, signal?: AbortSignal): Promise<ApiResponse> =>
+      this.closed ? Promise.reject(closedError()) : this.pipeline.send(req, signal);
+    // Half the request timeout, so a write that waited on a lookup still ends within twice its timeout.
+    this.metadata = new MetadataCache(send, Math.min(MAX_LOOKUP_TIMEOUT_MS, Math.ceil(timeoutMs / 2)));
+    this.context = { send, metadata: this.metadata, apiBase };
   }
 
-  async whoAmI(options: CallOptions = {}): Promise<DataverseResult<WhoAmI>> {
-    const res = await this.send({ method: "GET", path: "WhoAmI", idempotent: true }, options.signal);
-    const body = (res.body ?? {}) as Partial<WhoAmI>;
-    return {
-      ...meta(res),
-      row: { UserId: String(body.UserId), BusinessUnitId: String(body.BusinessUnitId), OrganizationId: String(body.OrganizationId) },
-    };
+  whoAmI(options: CallOptions = {}): Promise<DataverseResult<WhoAmI>> {
+    return whoAmI(this.context, options);
   }
 
-  async retrieve(table: unknown, rowId: unknown, options: CallOptions & { select?: unknown; expand?: unknown } = {}): Promise<DataverseResult> {
-    const set = checkTable(table);
-    const ref = checkRowId(rowId);
-    const query = queryString({ select: checkSelect(options.select), expand: checkExpand(options.expand) });
-    const res = await this.send({ method: "GET", path: rowPath(set, ref) + query, table: set, idempotent: true }, options.signal);
-    const row = cleanRow(asRow(res.body));
-    return { ...meta(res), row, rowId: "id" in ref ? ref.id : await this.idOfRow(set, row, options.signal), etag: etagOf(res.body, res.headers.etag) };
+  retrieve(table: unknown, rowId: unknown, options: RetrieveOptions = {}): Promise<DataverseResult> {
+    return retrieve(this.context, table, rowId, options);
+  }
+
+  create(table: unknown, row: unknown, options: CreateOptions = {}): Promise<DataverseResult> {
+    return create(this.context, table, row, options);
+  }
+
+  update(table: unknown, rowId: unknown, row: unknown, options: UpdateOptions = {}): Promise<DataverseResult> {
+    return update(this.context, table, rowId, row, options);
+  }
+
+  delete(table: unknown, rowId: unknown, options: DeleteOptions = {}): Promise<DataverseResult> {
+    return deleteRow(this.context, table, rowId, options);
   }
 
   /**
-   * Creates a row. The row gets an id chosen here (unless it has one), so that retrying a create whose
-   * answer was lost cannot make a second row: the retry meets its own row (412), which is then confirmed.
+   * The pages of a query, fetched one at a time as the caller asks for the next. Bad input rejects
+   * before any request is sent.
    */
-  async create(table: unknown, row: unknown, options: CallOptions & { returnRow?: boolean } = {}): Promise<DataverseResult> {
-    const set = checkTable(table);
-    let body = checkRow(row);
-    const idColumn = await this.primaryIdAttribute(set, options.signal);
-    let id: string | undefined;
-    if (idColumn) {
-      const given = body[idColumn];
-      if (given === undefined) {
-        id = randomUUID();
-        body = { ...body, [idColumn]: id };
-      } else if (typeof given === "string" && isGuid(given)) {
-        id = given.toLowerCase();
-      }
+  query(input: QueryInput, options: CallOptions = {}): Promise<AsyncGenerator<Page>> {
+    const queryOptions = checkQueryOptions(input);
+    if (input.queryType === "fetchxml") return fetchXmlQuery(this.context, input.fetchXml, queryOptions, options, input);
+    if (input.queryType !== undefined && input.queryType !== "odata") {
+      return Promise.reject(
+        new DataverseError({
+          message: `queryType must be odata or fetchxml, not '${String(input.queryType)}'`,
+          code: ErrorCodes.invalidInput,
+          field: "queryType",
+        }),
+      );
     }
-    const res = await this.send(
-      {
-        method: "POST",
-        path: set,
-        body,
-        table: set,
-        headers: preferReturn(options.returnRow),
-        idempotent: id !== undefined,
-        confirmAfter412: id ? (token, signal) => this.confirmCreated(set, id, options.returnRow === true, token, signal) : undefined,
-      },
-      options.signal,
-    );
-    return this.writeResult(set, res, id, options.signal);
+    return odataQuery(this.context, input, queryOptions, options, input);
   }
 
-  async update(
-    table: unknown,
-    rowId: unknown,
-    row: unknown,
-    options: CallOptions & { mode?: unknown; etag?: unknown; returnRow?: boolean } = {},
-  ): Promise<DataverseResult> {
-    const set = checkTable(table);
-    const ref = checkRowId(rowId);
-    const body = checkRow(row);
-    const mode = options.mode ?? "update";
-    if (mode !== "update" && mode !== "upsert") throw inputError("mode", `mode must be update or upsert, not '${String(mode)}'`);
-    const etag = checkEtag(options.etag);
-    // update-only: If-Match * makes a missing row a 404 instead of creating it; an etag makes it conditional.
-    const condition = etag ? { "If-Match": etag } : mode === "update" ? { "If-Match": "*" } : undefined;
-    // Repeating an upsert or an update-if-exists leaves the same row; an etag-conditional write does not.
-    const res = await this.send(
-      { method: "PATCH", path: rowPath(set, ref), body, table: set, headers: { ...condition, ...preferReturn(options.returnRow) }, idempotent: !etag },
-      options.signal,
-    );
-    return this.writeResult(set, res, "id" in ref ? ref.id : undefined, options.signal);
+  /** Messages of the caller with this signal that wait for their turn (not in flight). */
+  waiting(signal: AbortSignal): number {
+    return this.scheduler.waitingFor(signal);
   }
 
   /** The environment's tables that have an entity set (what the table field takes), by display name. */
-  async listTables(): Promise<TableInfo[]> {
-    const res = await this.send({
-      method: "GET",
-      path: "EntityDefinitions?$select=LogicalName,EntitySetName,DisplayName,PrimaryIdAttribute,PrimaryNameAttribute",
-      idempotent: true,
-    });
-    const tables = valuesOf(res.body)
-      .filter((t) => typeof t.EntitySetName === "string" && t.EntitySetName)
-      .map((t) => ({
-        logicalName: String(t.LogicalName),
-        entitySetName: String(t.EntitySetName),
-        displayName: labelOf(t.DisplayName) || String(t.LogicalName),
-        ...(t.PrimaryIdAttribute ? { primaryIdAttribute: String(t.PrimaryIdAttribute) } : {}),
-        ...(t.PrimaryNameAttribute ? { primaryNameAttribute: String(t.PrimaryNameAttribute) } : {}),
-      }));
-    return tables.sort((a, b) => a.displayName.localeCompare(b.displayName));
+  listTables(): Promise<TableInfo[]> {
+    return this.metadata.tables();
   }
 
-  /** The columns of a table given by its entity set name, by logical name. */
-  async listColumns(table: unknown): Promise<ColumnInfo[]> {
-    const set = checkTable(table);
-    const found = await this.send({
-      method: "GET",
-      path: `EntityDefinitions?$select=LogicalName&$filter=EntitySetName eq '${set}'`,
-      table: set,
-      idempotent: true,
-    });
-    const logicalName = valuesOf(found.body)[0]?.LogicalName;
-    if (typeof logicalName !== "string") {
-      throw new DataverseError({
-        message: `Table '${set}' does not exist. Use the entity set name (plural, for example accounts)`,
-        status: 404,
-        code: "0x8006088a",
-      });
-    }
-    const res = await this.send({
-      method: "GET",
-      path: `EntityDefinitions(LogicalName='${logicalName}')/Attributes?$select=LogicalName,AttributeType,DisplayName`,
-      table: set,
-      idempotent: true,
-    });
-    return valuesOf(res.body)
-      .map((a) => ({ logicalName: String(a.LogicalName), type: String(a.AttributeType ?? ""), displayName: labelOf(a.DisplayName) || String(a.LogicalName) }))
-      .sort((a, b) => a.logicalName.localeCompare(b.logicalName));
+  /** The columns of a table given by its entity set name or logical name. */
+  listColumns(table: unknown): Promise<ColumnInfo[]> {
+    return this.metadata.columns(checkTable(table));
   }
 
   /**
@@ -308,159 +215,6 @@ export class DataverseClient {
     await this.scheduler.close(this.closeGraceMs);
     this.transport.close();
   }
-
-  private async writeResult(table: string, res: ApiResponse, knownId: string | undefined, signal?: AbortSignal): Promise<DataverseResult> {
-    const idFromHeader = idFromEntityId(res.headers["odata-entityid"]);
-    if (res.status === 204) return { ...meta(res), rowId: knownId ?? idFromHeader };
-    const row = cleanRow(asRow(res.body));
-    return { ...meta(res), row, rowId: knownId ?? idFromHeader ?? (await this.idOfRow(table, row, signal)), etag: etagOf(res.body, res.headers.etag) };
-  }
-
-  /** After an unanswered create, a 412 for our own id means that create went through: fetch what it made. */
-  private async confirmCreated(table: string, id: string, returnRow: boolean, token: string, signal: AbortSignal): Promise<ApiResponse | undefined> {
-    const found = await this.exchange({ method: "GET", path: rowPath(table, { id }), idempotent: true }, token, signal);
-    if (found.status !== 200) return undefined;
-    const entityId = `${this.apiBase}${rowPath(table, { id })}`;
-    return returnRow
-      ? { status: 201, headers: { ...found.headers, "odata-entityid": entityId }, body: found.body }
-      : { status: 204, headers: { ...found.headers, "odata-entityid": entityId }, body: "" };
-  }
-
-  /** A returned row's id, through the table's primary id column. */
-  private async idOfRow(table: string, row: Row, signal?: AbortSignal): Promise<string | undefined> {
-    const name = await this.primaryIdAttribute(table, signal);
-    const id = name ? row[name] : undefined;
-    return typeof id === "string" ? id : undefined;
-  }
-
-  /** The table's primary id column, looked up once per table; undefined when metadata cannot be read. */
-  private primaryIdAttribute(table: string, signal?: AbortSignal): Promise<string | undefined> {
-    let attribute = this.primaryIdAttributes.get(table);
-    if (!attribute) {
-      attribute = this.send(
-        { method: "GET", path: `EntityDefinitions?$select=PrimaryIdAttribute&$filter=EntitySetName eq '${table}'`, idempotent: true },
-        signal,
-      ).then(
-        (res) => valuesOf(res.body)[0]?.PrimaryIdAttribute as string | undefined,
-        () => {
-          this.primaryIdAttributes.delete(table); // ask again next time
-          return undefined;
-        },
-      );
-      this.primaryIdAttributes.set(table, attribute);
-    }
-    return attribute;
-  }
-
-  /** Runs a request through the connection's scheduler; resolves with a 2xx answer or throws a DataverseError. */
-  private send(req: ApiRequest, signal?: AbortSignal): Promise<ApiResponse> {
-    if (this.closed) return Promise.reject(closedError());
-    let unanswered = false; // an earlier attempt may have reached Dataverse without us seeing the answer
-    return this.scheduler.run<ApiResponse>(async (abort): Promise<AttemptOutcome<ApiResponse>> => {
-      let token: string;
-      try {
-        token = await this.tokens.getToken();
-      } catch (err) {
-        const error = asDataverseError(err);
-        if (error.retryable) return { transient: error };
-        throw error;
-      }
-      let res: ApiResponse;
-      try {
-        res = await this.exchange(req, token, abort);
-        if (res.status === 401) {
-          // The token was revoked or expired early: one new token, one more try.
-          this.tokens.invalidate(token);
-          token = await this.tokens.getToken();
-          res = await this.exchange(req, token, abort);
-        }
-      } catch (err) {
-        const error = asDataverseError(err);
-        if (!error.retryable) throw error;
-        if (!NOT_SENT.has(error.code)) {
-          if (!req.idempotent) throw error;
-          unanswered = true;
-        }
-        return { transient: error };
-      }
-      const hint = Number(res.headers["x-ms-dop-hint"]);
-      if (hint) this.scheduler.setDopHint(hint);
-      if (res.status === 412 && unanswered && req.confirmAfter412) {
-        const confirmed = await req.confirmAfter412(token, abort);
-        if (confirmed) return { ok: confirmed };
-      }
-      if (res.status < 400) return { ok: res };
-      const retryAfter = retryAfterSeconds(res.headers["retry-after"]);
-      const error = fromDataverseResponse({
-        status: res.status,
-        body: res.body,
-        requestId: requestIdOf(res.headers),
-        retryAfterSeconds: retryAfter,
-        table: req.table,
-        clientId: this.clientId,
-      });
-      if (res.status === 429) return { throttled: error, retryAfterMs: (retryAfter ?? 0) * 1000 };
-      if (GATEWAY_STATUS.has(res.status)) {
-        // 503 means not processed; a gateway's 502/504 may come after Dataverse did the work.
-        if (res.status !== 503) {
-          if (!req.idempotent) throw error;
-          unanswered = true;
-        }
-        return { transient: error, retryAfterMs: retryAfter === undefined ? undefined : retryAfter * 1000 };
-      }
-      throw error;
-    }, signal);
-  }
-
-  private async exchange(req: ApiRequest, token: string, signal: AbortSignal): Promise<ApiResponse> {
-    let response: AxiosResponse;
-    try {
-      response = await this.transport.http.request({
-        method: req.method,
-        url: this.apiBase + req.path,
-        headers: {
-          ...ODATA_HEADERS,
-          Authorization: `Bearer ${token}`,
-          ...(req.body !== undefined ? { "Content-Type": JSON_CONTENT_TYPE } : {}),
-          ...req.headers,
-        },
-        data: req.body === undefined ? undefined : JSON.stringify(req.body),
-        responseType: "text",
-        signal,
-      });
-    } catch (err) {
-      throw fromNetworkError(err, new URL(this.environmentUrl).host, this.timeoutMs);
-    }
-    return { status: response.status, headers: flattenHeaders(response.headers), body: response.data };
-  }
-}
-
-function preferReturn(returnRow: boolean | undefined): Record<string, string> {
-  return returnRow ? { Prefer: "return=representation" } : {};
-}
-
-function valuesOf(body: unknown): Array<Record<string, unknown>> {
-  const value = (body as { value?: unknown } | undefined)?.value;
-  return Array.isArray(value) ? value : [];
-}
-
-/** Metadata labels: {"UserLocalizedLabel": {"Label": "Account"}}. */
-function labelOf(label: unknown): string {
-  const text = (label as { UserLocalizedLabel?: { Label?: unknown } } | undefined)?.UserLocalizedLabel?.Label;
-  return typeof text === "string" ? text : "";
-}
-
-function asRow(body: unknown): Row {
-  return body && typeof body === "object" && !Array.isArray(body) ? (body as Row) : {};
-}
-
-function requestIdOf(headers: Record<string, string>): string | undefined {
-  return headers["x-ms-service-request-id"] || headers["req_id"] || undefined;
-}
-
-function meta(res: ApiResponse): DataverseResult<never> {
-  const requestId = requestIdOf(res.headers);
-  return { status: res.status, ...(requestId ? { requestId } : {}) };
 }
 
 function closedError(): DataverseError {

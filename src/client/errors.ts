@@ -13,6 +13,8 @@ export interface DataverseErrorInit {
   retryable?: boolean;
   /** The input that was wrong, when the error is about an input (table, rowId, row, select, expand, etag, url…). */
   field?: string;
+  /** More for msg.dataverse: where a query stopped, the sign-in's correlation id. */
+  details?: Record<string, unknown>;
 }
 
 export class DataverseError extends Error {
@@ -21,6 +23,7 @@ export class DataverseError extends Error {
   readonly requestId?: string;
   readonly retryable: boolean;
   readonly field?: string;
+  readonly details?: Record<string, unknown>;
 
   constructor(init: DataverseErrorInit) {
     super(init.message);
@@ -30,16 +33,35 @@ export class DataverseError extends Error {
     this.retryable = init.retryable ?? false;
     if (init.requestId) this.requestId = init.requestId;
     if (init.field) this.field = init.field;
+    if (init.details) this.details = init.details;
+  }
+
+  /** The same error with more for msg.dataverse. */
+  with(details: Record<string, unknown>, message = this.message): DataverseError {
+    return new DataverseError({ ...this.init(), message, details: { ...this.details, ...details } });
+  }
+
+  init(): DataverseErrorInit {
+    return {
+      message: this.message,
+      status: this.status,
+      code: this.code,
+      requestId: this.requestId,
+      retryable: this.retryable,
+      field: this.field,
+      details: this.details,
+    };
   }
 
   /** What a flow sees in msg.dataverse after a failure. */
-  toJSON(): { status: number; code: string; message: string; retryable: boolean; requestId?: string } {
+  toJSON(): Record<string, unknown> & { status: number; code: string; message: string; retryable: boolean; requestId?: string } {
     return {
       status: this.status,
       code: this.code,
       message: this.message,
       retryable: this.retryable,
       ...(this.requestId ? { requestId: this.requestId } : {}),
+      ...this.details,
     };
   }
 }
@@ -48,8 +70,24 @@ export const ErrorCodes = {
   invalidInput: "InvalidInput",
   invalidConnection: "InvalidConnection",
   closed: "ConnectionClosed",
+  /** The answer to a write that is not safe to repeat was lost: it may or may not have been applied. */
+  outcomeUnknown: "OutcomeUnknown",
+  /** A 2xx answer that is not what Dataverse sends (a proxy's HTML page). */
+  invalidResponse: "InvalidResponse",
   unexpected: "Unexpected",
 } as const;
+
+/** A lost answer after a write that is not safe to repeat: not retried, and said so. */
+export function outcomeUnknown(cause: DataverseError): DataverseError {
+  const what = cause.status ? `HTTP ${cause.status}${cause.code ? `, ${cause.code}` : ""}` : cause.code;
+  return new DataverseError({
+    message: `The answer to this write was lost (${what}): Dataverse may or may not have applied it. It was not sent again, because a second try could write twice. Check whether it was applied (for example, retrieve the row) before sending it again`,
+    status: cause.status,
+    code: ErrorCodes.outcomeUnknown,
+    requestId: cause.requestId,
+    retryable: false,
+  });
+}
 
 export function inputError(field: string, message: string): DataverseError {
   return new DataverseError({ message, code: ErrorCodes.invalidInput, field });
@@ -76,21 +114,32 @@ export interface ResponseErrorContext {
   retryAfterSeconds?: number;
   table?: string;
   clientId?: string;
+  method?: string;
+  /** The JSON body sent, to name the lookup behind a missing related row. */
+  requestBody?: unknown;
 }
 
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+/** 400s about the payload itself, where column names and values are the thing to check. */
+const PAYLOAD_CODES = new Set(["", "0x0", "0x80060888", "0x80048d19"]);
+/** 500s with a Dataverse code are deterministic (duplicate detection, a plug-in's crash), except these. */
+export const TRANSIENT_500_CODES: ReadonlySet<string> = new Set(["0x80044151" /* SQL timeout */]);
 
 export function fromDataverseResponse(ctx: ResponseErrorContext): DataverseError {
   const { code, message: serverMessage } = readErrorBody(ctx.body);
-  const detail = [`HTTP ${ctx.status}`, code, serverMessage].filter(Boolean).join(", ");
-  const advice = adviceFor(ctx, code, serverMessage);
-  return new DataverseError({
-    message: advice ? `${advice} (${detail})` : `Dataverse request failed (${detail})`,
-    status: ctx.status,
-    code,
-    requestId: ctx.requestId,
-    retryable: RETRYABLE_STATUS.has(ctx.status) || ctx.status >= 500,
-  });
+  const lowerCode = code.toLowerCase();
+  const detail = [`HTTP ${ctx.status}`, code].filter(Boolean).join(", ");
+  const advice = adviceFor(ctx, lowerCode, serverMessage);
+  let message: string;
+  if (advice) message = `${advice} (${[detail, serverMessage].filter(Boolean).join(", ")})`;
+  // The server's own words lead: a plug-in's or business rule's text is what the flow builder must read.
+  else if (serverMessage) message = `Dataverse: ${serverMessage} (${detail})`;
+  else message = `Dataverse request failed (${detail})`;
+  return new DataverseError({ message, status: ctx.status, code, requestId: ctx.requestId, retryable: isRetryable(ctx.status, lowerCode) });
+}
+
+function isRetryable(status: number, code: string): boolean {
+  if (status === 429 || status === 502 || status === 503 || status === 504) return true;
+  return status === 500 && (code === "" || TRANSIENT_500_CODES.has(code));
 }
 
 function readErrorBody(body: unknown): { code: string; message: string } {
@@ -107,6 +156,7 @@ function readErrorBody(body: unknown): { code: string; message: string } {
 
 function adviceFor(ctx: ResponseErrorContext, code: string, serverMessage: string): string | undefined {
   const table = ctx.table ? `'${ctx.table}'` : "the table";
+  const tableMissing = `Table ${table} does not exist. Use the entity set name (plural, for example accounts or contacts) or the logical name (account)`;
   switch (ctx.status) {
     case 401:
       return "Dataverse did not accept the access token even after signing in again. Check that the environment URL is the one the app registration has access to";
@@ -116,14 +166,12 @@ function adviceFor(ctx: ResponseErrorContext, code: string, serverMessage: strin
       }
       return "The application user is not allowed to do this. Give its security role the missing privilege";
     case 404:
-      if (code.toLowerCase() === "0x8006088a") {
-        return `Table ${table} does not exist. Use the entity set name (plural, for example accounts or contacts), not the logical name`;
-      }
-      if (code.toLowerCase() === "0x80048d02") return `No row in ${table} matches the alternate key in rowId`;
-      if (code.toLowerCase() === "0x80040217") return `No row in ${table} has the id in rowId`;
+      if (code === "0x8006088a" || (code === "0x80060888" && /resource not found for the segment/i.test(serverMessage))) return tableMissing;
+      if (code === "0x80048d02") return `No row in ${table} matches the alternate key in rowId`;
+      if (code === "0x80040217") return missingRowAdvice(ctx, table, serverMessage);
       return undefined;
     case 412:
-      if (code.toLowerCase() === "0x80060882" || /version of the existing record/i.test(serverMessage)) {
+      if (code === "0x80060882" || /version of the existing record/i.test(serverMessage)) {
         return "The row was changed by someone else since msg.etag was read. Retrieve it again to get its current etag";
       }
       return "A row with the same id or alternate key already exists";
@@ -132,11 +180,33 @@ function adviceFor(ctx: ResponseErrorContext, code: string, serverMessage: strin
       return `Dataverse service protection limit reached; slow down and try again later.${wait}`;
     }
     case 400:
+      if (!PAYLOAD_CODES.has(code)) return undefined;
       return "Dataverse rejected the request. Check the column names (logical names, usually lowercase) and values";
     default:
-      if (ctx.status >= 500) return "Dataverse had a temporary problem; try again later";
+      if (isRetryable(ctx.status, code)) return "Dataverse had a temporary problem; try again later";
       return undefined;
   }
+}
+
+/**
+ * A 404 "… With Id = x Does Not Exist" is about rowId only when the request addressed a row; a create
+ * (or a write whose lookup points at a missing row) is about the row its lookup names.
+ */
+function missingRowAdvice(ctx: ResponseErrorContext, table: string, serverMessage: string): string {
+  const missing = /^(?:Entity ')?(\w+)'? With Id = ([0-9a-f-]{36})/i.exec(serverMessage);
+  const bound = missing ? lookupPointingAt(ctx.requestBody, missing[2]) : undefined;
+  if (bound) return `The lookup ${bound} points at a ${missing![1]} row that does not exist. Check the id in ${bound}`;
+  if (ctx.method === "POST")
+    return `A row this create refers to does not exist${missing ? ` (a ${missing[1]})` : ""}. Check the lookups (…@odata.bind) in the row`;
+  return `No row in ${table} has the id in rowId`;
+}
+
+function lookupPointingAt(body: unknown, id: string): string | undefined {
+  if (!body || typeof body !== "object") return undefined;
+  for (const [key, value] of Object.entries(body)) {
+    if (key.endsWith("@odata.bind") && typeof value === "string" && value.toLowerCase().includes(id.toLowerCase())) return key;
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,9 +248,10 @@ export function fromSignInError(err: unknown, ctx: SignInContext, lastErrorRespo
   // The status on the wire wins: the network client may show msal a 400 for a 429/5xx.
   const status = lastErrorResponse?.status ?? (typeof e.status === "number" ? e.status : 0);
   const retryable = status === 429 || status >= 500;
+  const ids = supportIds(lastErrorResponse?.body, text);
   if (aadsts) {
     const advice = AADSTS_ADVICE[aadsts]?.(ctx) ?? `Sign-in failed: ${firstLine(text.slice(text.indexOf("AADSTS")))}`;
-    return new DataverseError({ message: `${advice} (AADSTS${aadsts})`, status, code: `AADSTS${aadsts}`, retryable });
+    return new DataverseError({ message: `${advice} (AADSTS${aadsts})`, status, code: `AADSTS${aadsts}`, retryable, ...ids });
   }
   const what = e.errorCode ? `${e.errorCode}: ${firstLine(e.errorMessage || e.message || "")}` : firstLine(e.message || String(err));
   return new DataverseError({
@@ -188,7 +259,16 @@ export function fromSignInError(err: unknown, ctx: SignInContext, lastErrorRespo
     status,
     code: e.errorCode || "SignInFailed",
     retryable,
+    ...ids,
   });
+}
+
+/** The token endpoint's trace and correlation ids, which Microsoft support asks for. */
+function supportIds(body: unknown, text: string): Pick<DataverseErrorInit, "requestId" | "details"> {
+  const answered = (body ?? {}) as { trace_id?: unknown; correlation_id?: unknown };
+  const traceId = typeof answered.trace_id === "string" ? answered.trace_id : /Trace ID: ([0-9a-f-]{36})/i.exec(text)?.[1];
+  const correlationId = typeof answered.correlation_id === "string" ? answered.correlation_id : /Correlation ID: ([0-9a-f-]{36})/i.exec(text)?.[1];
+  return { ...(traceId ? { requestId: traceId } : {}), ...(correlationId ? { details: { correlationId } } : {}) };
 }
 
 function firstLine(text: string): string {

@@ -1,6 +1,11 @@
 /** The Dataverse client: usable without Node-RED. */
 export { DataverseClient, checkConnectionSettings } from "./client";
-export type { ColumnInfo, ConnectionSettings, DataverseResult, TableInfo, UpdateMode, WhoAmI } from "./client";
+export type { ConnectionSettings, QueryInput } from "./client";
+export type { ColumnInfo, TableInfo } from "./metadata";
+export type { Page } from "./request";
+export type { DataverseResult } from "./response";
+export type { UpdateMode } from "./operations/update";
+export type { WhoAmI } from "./operations/whoami";
 export { DataverseError, ErrorCodes, asDataverseError } from "./errors";
 export { CLOUDS } from "./clouds";
 export type { Cloud } from "./clouds";

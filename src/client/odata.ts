@@ -43,23 +43,6 @@ export function queryString(options: QueryOptions): string {
   return parts.length ? `?${parts.join("&")}` : "";
 }
 
-/** The id in `OData-EntityId: https://org/api/data/v9.2/accounts(7eb682f1-…)`. */
-export function idFromEntityId(header: string | undefined): string | undefined {
-  const match = header ? /\(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\)\s*$/.exec(header) : null;
-  return match?.[1].toLowerCase();
-}
-
-/** Rows as a flow sees them: the OData context is transport detail, the etag stays. */
-export function cleanRow<T extends Record<string, unknown>>(body: T): T {
-  const { ["@odata.context"]: _context, ...row } = body;
-  return row as T;
-}
-
-export function etagOf(body: unknown, header: string | undefined): string | undefined {
-  const fromBody = body && typeof body === "object" ? (body as Record<string, unknown>)["@odata.etag"] : undefined;
-  return typeof fromBody === "string" ? fromBody : header || undefined;
-}
-
 /** Retry-After is seconds or an HTTP date; returns seconds (never negative), or undefined. */
 export function retryAfterSeconds(header: string | undefined, now = Date.now()): number | undefined {
   if (!header) return undefined;

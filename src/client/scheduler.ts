@@ -27,8 +27,17 @@ export type AttemptOutcome<T> = { ok: T } | { throttled: DataverseError; retryAf
 
 export type Attempt<T> = (signal: AbortSignal) => Promise<AttemptOutcome<T>>;
 
+export interface RunOptions {
+  /** Retries of transient failures for this job, instead of the connection's setting. */
+  maxRetries?: number;
+  /** Start before the jobs already waiting (they depend on this one). */
+  urgent?: boolean;
+}
+
 interface Job {
   attempt: Attempt<unknown>;
+  owner?: AbortSignal;
+  maxRetries: number;
   resolve(value: unknown): void;
   reject(error: DataverseError): void;
   settled: boolean;
@@ -75,7 +84,7 @@ export class RequestScheduler {
    * Runs a job. `signal` is the caller's way to withdraw it (a node being stopped): a job still
    * waiting is rejected at once; one in flight is left to finish, bounded by the request timeout.
    */
-  run<T>(attempt: Attempt<T>, signal?: AbortSignal): Promise<T> {
+  run<T>(attempt: Attempt<T>, signal?: AbortSignal, options: RunOptions = {}): Promise<T> {
     if (this.closing) return Promise.reject(notSent());
     if (signal?.aborted) return Promise.reject(notSent());
     if (this.queue.length >= this.options.queueLimit) {
@@ -88,15 +97,32 @@ export class RequestScheduler {
       );
     }
     return new Promise<T>((resolve, reject) => {
-      const job: Job = { attempt, resolve: resolve as (v: unknown) => void, reject, settled: false, retries: 0 };
+      const job: Job = {
+        attempt,
+        owner: signal,
+        maxRetries: options.maxRetries ?? this.options.maxRetries,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        settled: false,
+        retries: 0,
+      };
       if (signal) {
         const jobs = this.jobsOf(signal);
         jobs.add(job);
         job.detach = () => jobs.delete(job);
       }
-      this.queue.push(job);
+      if (options.urgent) this.queue.unshift(job);
+      else this.queue.push(job);
       this.pump();
     });
+  }
+
+  /** Jobs of this caller that wait for their turn (not in flight). */
+  waitingFor(signal: AbortSignal): number {
+    let count = 0;
+    for (const job of this.queue) if (job.owner === signal) count++;
+    for (const job of this.waiting) if (job.owner === signal) count++;
+    return count;
   }
 
   /**
@@ -177,7 +203,7 @@ export class RequestScheduler {
   }
 
   private transient(job: Job, error: DataverseError, retryAfterMs?: number): void {
-    if (job.retries >= this.options.maxRetries) {
+    if (job.retries >= job.maxRetries) {
       const tries = job.retries + 1;
       this.settle(
         job,

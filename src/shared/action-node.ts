@@ -3,9 +3,10 @@
  * status, and end every message with send + done() or done(err) — never with an escaped rejection,
  * which would take the whole Node-RED process down.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from "node-red";
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from "node-red";
 import { asDataverseError, DataverseError, ErrorCodes, type DataverseClient, type DataverseResult } from "../client";
-import type { ConnectionNode } from "./connection-node";
+import { connectionText, type ConnectionNode } from "./connection-node";
+import { NodeStatusView } from "./node-status";
 
 export interface ActionNodeConfig extends NodeDef {
   connection: string;
@@ -17,34 +18,45 @@ export type Message = NodeMessageInFlow & Record<string, unknown>;
 /** Reads one TypedInput property (`<name>` + `<name>Type`) against the message. */
 export type ReadInput = (name: string) => Promise<unknown>;
 
+/** What a node's run() gets for one input message. */
+export interface ActionContext {
+  client: DataverseClient;
+  msg: Message;
+  input: ReadInput;
+  config: ActionNodeConfig;
+  /** Aborted when the node stops: work still waiting for its turn ends, unsent. */
+  signal: AbortSignal;
+  /** Sends one message on, for nodes that answer one input with several (query pages or rows). */
+  send(msg: Message): void;
+}
+
 export interface ActionNodeSpec {
   /** Where a TypedInput property reads from when the flow does not say (older or hand-written flows). */
   defaults?: Record<string, { value: string; type: string }>;
-  run(client: DataverseClient, msg: Message, input: ReadInput, config: ActionNodeConfig, signal: AbortSignal): Promise<DataverseResult<unknown>>;
-  /** Writes the result into the message (payload, rowId); msg.dataverse is written for every node. */
-  output(msg: Message, result: DataverseResult<unknown>, config: ActionNodeConfig): void;
+  /**
+   * Does the work for one message. A result is written into the message (output(), then
+   * msg.dataverse) and sent on; run() that sends its own messages returns nothing.
+   */
+  run(ctx: ActionContext): Promise<DataverseResult<unknown> | void>;
+  output?(msg: Message, result: DataverseResult<unknown>, config: ActionNodeConfig): void;
 }
 
-const CATALOGUE = "node-red-contrib-dataverse/dataverse-connection:dataverse-connection.status.";
 /** How long a stopping node waits for its messages in flight before it lets Node-RED go on. */
 const CLOSE_WAIT_MS = 10_000;
 
 export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeSpec): void {
-  const text = (key: string) => RED._(CATALOGUE + key);
+  const text = connectionText(RED);
 
   function ActionNode(this: Node, config: ActionNodeConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const connection = RED.nodes.getNode(config.connection) as ConnectionNode | null;
     const unusable = connectionProblem(connection);
-    node.status(unusable ? { fill: "grey", shape: "ring", text: text(connection ? "incomplete" : "noConnection") } : {});
-    connection?.users?.add(node);
-    // While the connection is paused by service protection, the connection's status text stays up.
-    const showStatus = (status: NodeStatus) => connection?.pausedUntil || node.status(status);
     const stopping = new AbortController();
+    const status = new NodeStatusView(node, connection, text, () => connection?.client?.waiting(stopping.signal) ?? 0);
+    if (unusable) status.set({ fill: "grey", shape: "ring", text: text(connection ? "status.incomplete" : "status.noConnection") });
+    connection?.register(status);
     const inFlight = new Set<Promise<void>>();
-
-    const readInput: (msg: Message) => ReadInput = (msg) => (name) => evaluate(RED, node, sourceOf(config, name, spec.defaults), name, msg);
 
     node.on("input", (msg: Message, send: (msg: Message) => void, done: (err?: Error) => void) => {
       if (unusable) {
@@ -52,23 +64,26 @@ export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeS
         done(unusable);
         return;
       }
-      // Status changes only when the node goes busy or idle: under load, a status per message would cost
-      // more than the request (every change is published to the editor).
-      if (inFlight.size === 0) showStatus({ fill: "blue", shape: "dot", text: text("requesting") });
+      if (inFlight.size === 0) status.busy();
+      const input: ReadInput = (name) => evaluate(RED, node, sourceOf(config, name, spec.defaults), name, msg);
       const handled = spec
-        .run(connection!.client!, msg, readInput(msg), config, stopping.signal)
+        .run({ client: connection!.client!, msg, input, config, signal: stopping.signal, send })
         .then(
           (result) => {
-            spec.output(msg, result, config);
-            msg.dataverse = resultSummary(result);
-            if (inFlight.size === 1) showStatus({ fill: "green", shape: "dot", text: text("done") });
-            send(msg);
+            if (result) {
+              spec.output?.(msg, result, config);
+              msg.dataverse = resultSummary(result);
+              send(msg);
+            }
+            if (inFlight.size === 1) status.idle({ fill: "green", shape: "dot", text: text("status.done") });
             done();
           },
           (err: unknown) => {
             const error = withSource(asDataverseError(err), (name) => sourceOf(config, name, spec.defaults));
             msg.dataverse = error.toJSON();
-            showStatus({ fill: "red", shape: "ring", text: `${text("error")} ${error.status || error.code}`.trim() });
+            const errorStatus = { fill: "red", shape: "ring", text: `${text("status.error")} ${error.status || error.code}`.trim() } as const;
+            if (inFlight.size === 1) status.idle(errorStatus);
+            else status.set(errorStatus);
             done(error);
           },
         )
@@ -80,11 +95,12 @@ export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeS
     // Messages still waiting end at once ("not sent"); those in flight get a while to finish.
     node.on("close", (_removed: boolean, done: () => void) => {
       stopping.abort();
-      connection?.users?.delete(node);
+      connection?.deregister(status);
       let timer: NodeJS.Timeout | undefined;
       const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
       void Promise.race([Promise.allSettled([...inFlight]), waited]).then(() => {
         clearTimeout(timer);
+        status.close();
         done();
       });
     });
@@ -137,12 +153,14 @@ function evaluate(RED: NodeAPI, node: Node, { value, type }: PropertySource, nam
 /** Input errors say where the node read the bad value from, so the flow builder knows what to fix. */
 function withSource(error: DataverseError, sourceOfField: (name: string) => PropertySource): DataverseError {
   const field = error.field;
-  if (error.code !== ErrorCodes.invalidInput || !field || field === "etag") return error;
-  const { value, type } = sourceOfField(field);
-  const source = describeSource(type, value);
+  if (error.code !== ErrorCodes.invalidInput || !field || MESSAGE_FIELDS.has(field)) return error;
+  const source = describeSource(sourceOfField(field).type, sourceOfField(field).value);
   if (error.message.includes(source)) return error;
-  return new DataverseError({ message: `${error.message} (${field} is read from ${source})`, code: error.code, field });
+  return error.with({}, `${error.message} (${field} is read from ${source})`);
 }
+
+/** Inputs that always come from the message itself, whose errors already say so. */
+const MESSAGE_FIELDS = new Set(["etag", "nextLink", "pagingCookie", "page"]);
 
 function describeSource(type: string, value: string): string {
   switch (type) {
@@ -164,5 +182,5 @@ function resultSummary(result: DataverseResult<unknown>): Record<string, unknown
   if (result.rowId) summary.rowId = result.rowId;
   if (result.etag) summary.etag = result.etag;
   if (result.requestId) summary.requestId = result.requestId;
-  return summary;
+  return { ...summary, ...result.details };
 }

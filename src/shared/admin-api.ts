@@ -52,19 +52,19 @@ type Answer = { status?: number; body: Record<string, unknown> };
 export function registerAdminApi(RED: NodeAPI): void {
   const read = RED.auth.needsPermission(`${TYPE}.read`);
   const write = RED.auth.needsPermission(`${TYPE}.write`);
-  const cache = new MetadataCache();
+  const cache = new DialogCache();
 
   RED.httpAdmin.post("/dataverse/test-connection", write, (req: Request, res: Response) => {
     answer(res, testConnection(RED, asConnection(req.body)));
   });
 
   RED.httpAdmin.get("/dataverse/connections/:id/tables", read, (req: Request, res: Response) => {
-    const tables = fromDeployed(RED, String(req.params.id), (client) => cache.get(client, "tables", () => client.listTables()));
+    const tables = fromDeployed(RED, String(req.params.id), (client) => client.listTables());
     answer(res, tables.then(tablesAnswer));
   });
   RED.httpAdmin.get("/dataverse/connections/:id/tables/:table/columns", read, (req: Request, res: Response) => {
     const table = String(req.params.table);
-    const columns = fromDeployed(RED, String(req.params.id), (client) => cache.get(client, `columns:${table}`, () => client.listColumns(table)));
+    const columns = fromDeployed(RED, String(req.params.id), (client) => client.listColumns(table));
     answer(res, columns.then(columnsAnswer));
   });
 
@@ -107,7 +107,7 @@ async function fromDeployed<T>(RED: NodeAPI, id: string, load: (client: Datavers
 /** A temporary client with the dialog's values, for a result not in the cache yet. */
 async function fromDialog<T>(
   RED: NodeAPI,
-  cache: MetadataCache,
+  cache: DialogCache,
   dialog: DialogConnection,
   what: string,
   load: (client: DataverseClient) => Promise<T>,
@@ -182,13 +182,15 @@ function answer(res: Response, result: Promise<Answer>): void {
   );
 }
 
-/** Table and column lists per connection for a few minutes, one load at a time per list. */
-class MetadataCache {
-  private readonly byClient = new WeakMap<DataverseClient, Map<string, Entry>>();
+/**
+ * Table and column lists of connections that are new or changed in the editor, for a few minutes, one
+ * load at a time per list. (A deployed connection's client keeps its own metadata cache.)
+ */
+class DialogCache {
   private readonly byFingerprint = new Map<string, Map<string, Entry>>();
 
-  get<T>(owner: DataverseClient | string, what: string, load: () => Promise<T>): Promise<T> {
-    const entries = this.entriesOf(owner);
+  get<T>(fingerprint: string, what: string, load: () => Promise<T>): Promise<T> {
+    const entries = this.entriesOf(fingerprint);
     const now = Date.now();
     const hit = entries.get(what);
     if (hit && hit.expires > now) return hit.value as Promise<T>;
@@ -201,16 +203,11 @@ class MetadataCache {
     return value;
   }
 
-  private entriesOf(owner: DataverseClient | string): Map<string, Entry> {
-    if (typeof owner !== "string") {
-      let entries = this.byClient.get(owner);
-      if (!entries) this.byClient.set(owner, (entries = new Map()));
-      return entries;
-    }
-    let entries = this.byFingerprint.get(owner);
+  private entriesOf(fingerprint: string): Map<string, Entry> {
+    let entries = this.byFingerprint.get(fingerprint);
     if (!entries) {
       if (this.byFingerprint.size >= CACHE_MAX_ENTRIES) this.byFingerprint.delete(this.byFingerprint.keys().next().value as string);
-      this.byFingerprint.set(owner, (entries = new Map()));
+      this.byFingerprint.set(fingerprint, (entries = new Map()));
     }
     return entries;
   }

@@ -1,9 +1,14 @@
-import type { Node } from "node-red";
+import type { Node, NodeAPI } from "node-red";
 import type { DataverseClient, DataverseError } from "../client";
 
 export interface ConnectionCredentials {
   clientId?: string;
   clientSecret?: string;
+}
+
+/** A node that uses a connection: the connection redraws its status when a pause starts, ticks or ends. */
+export interface ConnectionUser {
+  renderStatus(): void;
 }
 
 /** What action nodes see of their dataverse-connection config node. */
@@ -13,6 +18,11 @@ export interface ConnectionNode extends Node<ConnectionCredentials> {
   client?: DataverseClient;
   /** When the connection resumes after a service protection pause, while paused. */
   pausedUntil?: number;
-  /** Nodes using this connection, whose status shows the pause. */
-  users: Set<Node>;
+  register(user: ConnectionUser): void;
+  deregister(user: ConnectionUser): void;
+}
+
+/** The texts every dataverse node shows (status, errors) live in the connection's catalogue. */
+export function connectionText(RED: NodeAPI): (key: string, args?: Record<string, string | number>) => string {
+  return (key, args) => RED._(`node-red-contrib-dataverse/dataverse-connection:dataverse-connection.${key}`, args);
 }

@@ -190,7 +190,9 @@ describe("Tables and columns", () => {
       res.body.columns.find((c: any) => c.logicalName === "telephone1"),
       { logicalName: "telephone1", type: "String", displayName: "Main Phone" },
     );
-    const unknown = await get("/dataverse/connections/conn/tables/account/columns");
+    const byLogicalName = await get("/dataverse/connections/conn/tables/account/columns");
+    assert.deepEqual(byLogicalName.body, res.body, "the logical name works too");
+    const unknown = await get("/dataverse/connections/conn/tables/acount/columns");
     assert.equal(unknown.body.ok, false);
     assert.equal(unknown.body.error.code, "0x8006088a");
   });

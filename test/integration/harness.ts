@@ -19,6 +19,8 @@ export const nodes = [
   require("../../nodes/dataverse-retrieve.js"),
   require("../../nodes/dataverse-create.js"),
   require("../../nodes/dataverse-update.js"),
+  require("../../nodes/dataverse-delete.js"),
+  require("../../nodes/dataverse-query.js"),
 ];
 
 // Node-RED 4 from the root, or the Node-RED of npm test's second pass (test/node-red.ts).

@@ -1,7 +1,7 @@
 // Every behaviour of the node contract, in a real Node-RED against the emulator.
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { RunningEmulator } from "../../emulator";
+import { SEED_IDS, type RunningEmulator } from "../../emulator";
 import { collect, control, GUID, helper, loadFlow, run, startTestEmulator } from "./harness";
 
 let emu: RunningEmulator;
@@ -197,11 +197,27 @@ describe("dataverse-retrieve", () => {
     assert.equal(wrongTable.msg.dataverse.status, 404);
   });
 
-  it("explains an unknown table name", async () => {
-    await loadFlow(emu, [{ id: "n1", type: "dataverse-retrieve", connection: "conn", table: "account", tableType: "str", wires: [["out"]] }]);
+  it("explains an unknown table name, before sending the request", async () => {
+    await loadFlow(emu, [{ id: "n1", type: "dataverse-retrieve", connection: "conn", table: "acounts", tableType: "str", wires: [["out"]] }]);
+    await api.clearRequests();
     const { msg } = await run("n1", { rowId: "00000000-0000-0000-0000-000000000001" });
     assert.equal(msg.dataverse.code, "0x8006088a");
-    assert.match(msg.error.message, /entity set name \(plural/);
+    assert.match(msg.error.message, /Table 'acounts' does not exist.*entity set name \(plural.*or the logical name/);
+    const sent = (await api.requests()).filter((r) => r.server === "dataverse").map((r) => decodeURIComponent(r.path));
+    assert.deepEqual(sent, ["/api/data/v9.2/EntityDefinitions"], "only the metadata lookup");
+  });
+
+  it("accepts the logical name as the table, resolved to its entity set through metadata", async () => {
+    await loadFlow(emu, [
+      { id: "n1", type: "dataverse-retrieve", connection: "conn", table: "account", tableType: "str", select: "name", selectType: "str", wires: [["out"]] },
+    ]);
+    const { kind, msg } = await run("n1", { rowId: SEED_IDS.contosoAccount });
+    assert.equal(kind, "out", msg.error?.message);
+    assert.equal(msg.payload.accountid, SEED_IDS.contosoAccount);
+    const again = await run("n1", { rowId: SEED_IDS.fabrikamAccount });
+    assert.equal(again.kind, "out");
+    const lookups = (await api.requests()).filter((r) => r.path.endsWith("EntityDefinitions"));
+    assert.equal(lookups.length, 1, "the table is looked up once per connection");
   });
 });
 

@@ -77,3 +77,56 @@ test("network failures say which host and whether a retry may help", () => {
   assert.equal(tls.retryable, false);
   assert.equal(fromNetworkError(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), "h").retryable, true);
 });
+
+test("a plug-in's or business rule's rejection leads with its own text", () => {
+  const plugin = fromDataverseResponse({ status: 400, body: { error: { code: "0x80040265", message: "Credit limit exceeded for this customer." } } });
+  assert.match(plugin.message, /^Dataverse: Credit limit exceeded for this customer\. \(HTTP 400, 0x80040265\)$/);
+  assert.doesNotMatch(plugin.message, /column names/);
+  const payload = fromDataverseResponse({ status: 400, body: { error: { code: "0x80060888", message: "Could not find a property named 'x'." } } });
+  assert.match(payload.message, /Check the column names.*Could not find a property named 'x'/);
+});
+
+test("coded 500s are final, uncoded and known transient ones retryable", () => {
+  assert.equal(fromDataverseResponse({ status: 500, body: { error: { code: "0x80040333", message: "A duplicate record was found." } } }).retryable, false);
+  assert.equal(fromDataverseResponse({ status: 500, body: "<html>oops</html>" }).retryable, true);
+  assert.equal(fromDataverseResponse({ status: 500, body: { error: { code: "0x80044151", message: "SQL timeout" } } }).retryable, true);
+});
+
+test("a 404 for an unknown segment says the table does not exist, with either code", () => {
+  for (const code of ["0x8006088a", "0x80060888"]) {
+    const e = fromDataverseResponse({ status: 404, body: { error: { code, message: "Resource not found for the segment 'acounts'." } }, table: "acounts" });
+    assert.match(e.message, /Table 'acounts' does not exist/, code);
+  }
+});
+
+test("a missing row a lookup points at names the lookup, not rowId", () => {
+  const id = "a1b2c3d4-0001-4a00-8a00-00000000beef";
+  const create = fromDataverseResponse({
+    status: 404,
+    body: { error: { code: "0x80040217", message: `account With Id = ${id} Does Not Exist` } },
+    table: "contacts",
+    method: "POST",
+    requestBody: { lastname: "X", "parentcustomerid_account@odata.bind": `/accounts(${id})` },
+  });
+  assert.match(create.message, /The lookup parentcustomerid_account@odata.bind points at a account row that does not exist/);
+  assert.doesNotMatch(create.message, /rowId/);
+  const update = fromDataverseResponse({
+    status: 404,
+    body: { error: { code: "0x80040217", message: `contact With Id = ${id} Does Not Exist` } },
+    table: "contacts",
+    method: "PATCH",
+    requestBody: {},
+  });
+  assert.match(update.message, /No row in 'contacts' has the id in rowId/);
+});
+
+test("sign-in errors carry the token endpoint's trace and correlation ids", () => {
+  const trace = "654ce9b2-a626-4e0b-8598-0cac69970200";
+  const correlation = "5be327fc-93cb-4bef-ab4e-0373f11a8017";
+  const err = fromSignInError(msalError(7000215, 401), signIn, {
+    status: 401,
+    body: { error: "invalid_client", error_description: "AADSTS7000215: Invalid client secret provided.", trace_id: trace, correlation_id: correlation },
+  });
+  assert.equal(err.requestId, trace);
+  assert.equal(err.toJSON().correlationId, correlation);
+});

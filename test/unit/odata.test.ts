@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { idFromEntityId, keyLiteral, queryString, retryAfterSeconds, rowPath, cleanRow, etagOf } from "../../src/client/odata";
+import { keyLiteral, queryString, retryAfterSeconds, rowPath } from "../../src/client/odata";
+import { cleanRow, etagOf, idFromEntityId } from "../../src/client/response";
 
 test("string key values are quoted, embedded quotes doubled, and URL-encoded", () => {
   assert.equal(keyLiteral("accountnumber", "ACC-001"), "'ACC-001'");

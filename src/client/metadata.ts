@@ -1,0 +1,162 @@
+/**
+ * One metadata cache per connection: tables (entity set ↔ logical name, primary id and name columns)
+ * and columns, used by every operation and by the editor's suggestions.
+ */
+import { DataverseError } from "./errors";
+import type { ApiRequest, ApiResponse } from "./request";
+import { valuesOf } from "./response";
+
+export interface TableInfo {
+  logicalName: string;
+  entitySetName: string;
+  displayName: string;
+  primaryIdAttribute?: string;
+  primaryNameAttribute?: string;
+}
+
+export interface ColumnInfo {
+  logicalName: string;
+  type: string;
+  displayName: string;
+}
+
+type Send = (req: ApiRequest, signal?: AbortSignal) => Promise<ApiResponse>;
+
+/** Lists for the editor are kept a few minutes; a table's identity never changes, so it is kept. */
+const LIST_TTL_MS = 5 * 60_000;
+/** After a failed or empty lookup, ask again only after this long, so a burst does not wait on each. */
+const RETRY_LOOKUP_AFTER_MS = 60_000;
+const TABLE_FIELDS = "LogicalName,EntitySetName,DisplayName,PrimaryIdAttribute,PrimaryNameAttribute";
+
+interface Entry<T> {
+  value: Promise<T>;
+  expires: number;
+}
+
+export class MetadataCache {
+  private readonly entries = new Map<string, Entry<unknown>>();
+
+  /** `lookupTimeoutMs` bounds the lookups other requests wait on (a create waits for its table's id column). */
+  constructor(
+    private readonly send: Send,
+    private readonly lookupTimeoutMs: number,
+  ) {}
+
+  /**
+   * The table named by its entity set name or its logical name. Undefined when metadata cannot be
+   * read (the app may not read EntityDefinitions, or the lookup timed out): callers then go on with
+   * the name as given. A name that is neither is a 404 at once.
+   */
+  async table(name: string): Promise<TableInfo | undefined> {
+    const keep = (t: TableInfo | null | undefined) => (t ? Number.POSITIVE_INFINITY : RETRY_LOOKUP_AFTER_MS);
+    const found = await this.cached(`table:${name}`, keep, async () => {
+      const listed = this.entries.get("tables");
+      const tables = listed && listed.expires > Date.now() ? await (listed.value as Promise<TableInfo[]>).catch(() => undefined) : undefined;
+      const known = tables?.find((t) => t.entitySetName === name) ?? tables?.find((t) => t.logicalName === name);
+      if (known) return known;
+      try {
+        const res = await this.send({
+          method: "GET",
+          path: `EntityDefinitions?$select=${TABLE_FIELDS}&$filter=EntitySetName eq '${name}' or LogicalName eq '${name}'`,
+          idempotent: true,
+          timeoutMs: this.lookupTimeoutMs,
+          maxRetries: 0,
+          urgent: true,
+        });
+        const matches = valuesOf(res.body)
+          .map(tableInfo)
+          .filter((t): t is TableInfo => t !== undefined);
+        return matches.find((t) => t.entitySetName === name) ?? matches[0] ?? null;
+      } catch (err) {
+        // Metadata may be unreadable (no privilege) or slow: the operation goes on without it. Any other
+        // failure (sign-in, unreachable host) would fail the operation the same way, so it is reported now.
+        if (err instanceof DataverseError && (err.retryable || err.status === 403)) return undefined;
+        throw err;
+      }
+    });
+    if (found === null) {
+      throw new DataverseError({
+        message: `Table '${name}' does not exist in this environment. Use the entity set name (plural, for example accounts) or the logical name (account)`,
+        status: 404,
+        code: "0x8006088a",
+        field: "table",
+      });
+    }
+    return found;
+  }
+
+  /** The environment's tables that have an entity set, by display name. */
+  tables(): Promise<TableInfo[]> {
+    return this.cached(
+      "tables",
+      () => LIST_TTL_MS,
+      async () => {
+        const res = await this.send({ method: "GET", path: `EntityDefinitions?$select=${TABLE_FIELDS}`, idempotent: true });
+        const tables = valuesOf(res.body)
+          .map(tableInfo)
+          .filter((t): t is TableInfo => t !== undefined);
+        return tables.sort((a, b) => a.displayName.localeCompare(b.displayName));
+      },
+    );
+  }
+
+  /** A table's columns, by logical name. */
+  async columns(name: string): Promise<ColumnInfo[]> {
+    const table = await this.table(name);
+    const logicalName = table?.logicalName ?? name;
+    return this.cached(
+      `columns:${logicalName}`,
+      () => LIST_TTL_MS,
+      async () => {
+        const res = await this.send({
+          method: "GET",
+          path: `EntityDefinitions(LogicalName='${logicalName}')/Attributes?$select=LogicalName,AttributeType,DisplayName`,
+          table: table?.entitySetName ?? name,
+          idempotent: true,
+        });
+        return valuesOf(res.body)
+          .map((a) => ({
+            logicalName: String(a.LogicalName),
+            type: String(a.AttributeType ?? ""),
+            displayName: labelOf(a.DisplayName) || String(a.LogicalName),
+          }))
+          .sort((a, b) => a.logicalName.localeCompare(b.logicalName));
+      },
+    );
+  }
+
+  /** One load at a time per key, kept for `keepMs(value)`; a failed load is forgotten at once. */
+  private cached<T>(key: string, keepMs: (value: T) => number, load: () => Promise<T>): Promise<T> {
+    const hit = this.entries.get(key);
+    if (hit && hit.expires > Date.now()) return hit.value as Promise<T>;
+    const value = load();
+    const entry: Entry<T> = { value, expires: Number.POSITIVE_INFINITY };
+    this.entries.set(key, entry);
+    value.then(
+      (v) => {
+        entry.expires = Date.now() + keepMs(v);
+      },
+      () => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      },
+    );
+    return value;
+  }
+}
+
+function tableInfo(t: Record<string, unknown>): TableInfo | undefined {
+  if (typeof t.EntitySetName !== "string" || !t.EntitySetName) return undefined;
+  return {
+    logicalName: String(t.LogicalName),
+    entitySetName: t.EntitySetName,
+    displayName: labelOf(t.DisplayName) || String(t.LogicalName),
+    ...(t.PrimaryIdAttribute ? { primaryIdAttribute: String(t.PrimaryIdAttribute) } : {}),
+    ...(t.PrimaryNameAttribute ? { primaryNameAttribute: String(t.PrimaryNameAttribute) } : {}),
+  };
+}
+
+/** Metadata labels: {"UserLocalizedLabel": {"Label": "Account"}}. */
+function labelOf(label: unknown): string {
+  const text = (label as { UserLocalizedLabel?: { Label?: unknown } } | undefined)?.UserLocalizedLabel?.Label;
+  return typeof text === "string" ? text : "";
+}

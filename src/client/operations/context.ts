@@ -1,0 +1,31 @@
+/** What every operation works with: the pipeline, the metadata cache, and the Web API root. */
+import type { MetadataCache, TableInfo } from "../metadata";
+import type { ApiRequest, ApiResponse } from "../request";
+import { checkTable } from "../validate";
+
+export interface OperationContext {
+  send(req: ApiRequest, signal?: AbortSignal): Promise<ApiResponse>;
+  metadata: MetadataCache;
+  /** `https://org.crm.dynamics.com/api/data/v9.2/` */
+  apiBase: string;
+}
+
+/** Options every operation takes. */
+export interface CallOptions {
+  /** Withdraws the call: a call still waiting ends at once, unsent. */
+  signal?: AbortSignal;
+}
+
+export interface ResolvedTable {
+  /** The entity set name to put in the URL. */
+  set: string;
+  /** Its metadata, when it could be read. */
+  info?: TableInfo;
+}
+
+/** A table given by entity set name or logical name, as the entity set to address. */
+export async function resolveTable(ctx: OperationContext, value: unknown): Promise<ResolvedTable> {
+  const name = checkTable(value);
+  const info = await ctx.metadata.table(name);
+  return { set: info?.entitySetName ?? name, info };
+}

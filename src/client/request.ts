@@ -1,0 +1,60 @@
+/** What an operation hands the pipeline, and what it gets back. */
+
+export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** Parsed JSON, text (an HTML page, a count), a Buffer (binary answers), or undefined when empty. */
+  body: unknown;
+}
+
+export interface ApiRequest {
+  method: HttpMethod;
+  /** Relative to the Web API root (`accounts(…)`), or an absolute URL inside it (a next link). */
+  path: string;
+  headers?: Record<string, string>;
+  /** A JSON body, or a prepared text body (multipart) with its content type. */
+  body?: unknown;
+  rawBody?: { contentType: string; text: string };
+  /** What a 2xx answer must hold: JSON (default when a body is expected), anything, or bytes. */
+  expect?: "json" | "any" | "binary";
+  /** The entity set, for error messages. */
+  table?: string;
+  /** Sending it twice leaves the same result, so it may be retried after an unanswered attempt. */
+  idempotent: boolean;
+  /** Shorter than the connection's timeout, for lookups that other requests wait on. */
+  timeoutMs?: number;
+  /** Retries of transient failures, when fewer than the connection's. */
+  maxRetries?: number;
+  /** Goes to the front of the queue: requests already waiting depend on it. */
+  urgent?: boolean;
+  /**
+   * After an attempt whose answer was lost, some error answers mean that attempt succeeded (a create
+   * meeting its own id, a delete meeting no row): this returns the answer to use instead, if so.
+   * `exchange` sends a request within this attempt (same token, no new turn in the queue).
+   */
+  afterLostAnswer?: (res: ApiResponse, exchange: (req: ApiRequest) => Promise<ApiResponse>) => Promise<ApiResponse | undefined>;
+}
+
+/** One page of a query, as a flow sees it. */
+export interface Page<T = Record<string, unknown>> {
+  rows: T[];
+  /** 1-based; undefined when a page was fetched through a next link whose number is unknown. */
+  page?: number;
+  status: number;
+  requestId?: string;
+  /** OData: the link to the next page. */
+  nextLink?: string;
+  /** FetchXML: the paging cookie for the next page (decoded, ready for paging-cookie="…"). */
+  pagingCookie?: string;
+  /** Dataverse has more rows after this page (also when maxRows cut the result short). */
+  more: boolean;
+  /** No page follows in this read: the result ended, or maxRows was reached. */
+  last?: boolean;
+  /** The table's primary id column, when known: each row's id. */
+  idColumn?: string;
+  count?: number;
+  /** The count stopped at Dataverse's limit of 5,000. */
+  countLimited?: boolean;
+}
