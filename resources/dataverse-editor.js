@@ -239,7 +239,7 @@
         };
     }
 
-    var ORDER_BY = /^[A-Za-z_][A-Za-z0-9_]*(\/[A-Za-z_][A-Za-z0-9_]*)*(\s+(asc|desc))?$/i;
+    var ORDER_BY = /^[A-Za-z_][A-Za-z0-9_]*(\s+(asc|desc))?$/i;
 
     // the query node
     validators.query = {
@@ -267,14 +267,15 @@
         ),
         expand: forQueryType("odata", validators.expand),
         fetchXml: forQueryType("fetchxml", typed("fetchXml", "str", { str: fetchXmlProblem })),
+        // empty: the default (5000)
         maxRows: typed("maxRows", "num", {
             num: function (v) {
-                return isWholeNumber(trimmed(v), 0, Infinity);
+                return trimmed(v) === "" || isWholeNumber(trimmed(v), 0, Number.MAX_SAFE_INTEGER);
             },
         }),
         pageSize: typed("pageSize", "num", {
             num: function (v) {
-                return isWholeNumber(trimmed(v), 1, 5000);
+                return trimmed(v) === "" || isWholeNumber(trimmed(v), 1, 5000);
             },
         }),
         output: function (v) {

@@ -60,7 +60,18 @@ describe("catalogues", () => {
 
   it("keeps the status texts the runtime uses", () => {
     const status = (lookup("dataverse-connection.status", "dataverse-connection") ?? {}) as Record<string, string>;
-    assert.deepEqual(Object.keys(status).sort(), ["closed", "done", "error", "incomplete", "noConnection", "queued", "requesting", "throttled"]);
+    assert.deepEqual(Object.keys(status).sort(), [
+      "closed",
+      "done",
+      "error",
+      "incomplete",
+      "noConnection",
+      "queued",
+      "requesting",
+      "throttled",
+      "throttledWaiting",
+      "waiting",
+    ]);
     assert.equal(status.queued, "queued (__count__)");
     assert.equal(status.throttled, "throttled, resuming in __seconds__ s");
   });
@@ -184,12 +195,12 @@ describe("shared validators", () => {
     okQ("select", "name;x", fetchxml);
     okQ("fetchXml", "<not xml", odata); // only FetchXML queries check it (the browser test checks FetchXML)
     okQ("filter", "statecode eq 0 and contains(name,'Contoso')", odata);
-    okQ("orderby", "name asc, createdon DESC,primarycontactid/fullname", { ...odata, orderbyType: "str" });
+    okQ("orderby", "name asc, createdon DESC,_primarycontactid_value", { ...odata, orderbyType: "str" });
     okQ("orderby", "", odata);
-    assert.equal(q.orderby.call({ ...odata, orderbyType: "str" }, "name ascending", {}), "errors.orderby");
+    for (const o of ["name ascending", "primarycontactid/fullname"]) assert.equal(q.orderby.call({ ...odata, orderbyType: "str" }, o, {}), "errors.orderby");
     okQ("expand", "primarycontactid($select=fullname)", odata);
-    for (const n of ["0", "5000", "123456", " 7 ", "${MAX_ROWS}"]) okQ("maxRows", n, { maxRowsType: "num" });
-    for (const n of ["-1", "1.5", "", "all"]) assert.equal(q.maxRows.call({ maxRowsType: "num" }, n, {}), "errors.maxRows", n);
+    for (const n of ["0", "5000", "123456", " 7 ", "", "${MAX_ROWS}"]) okQ("maxRows", n, { maxRowsType: "num" }); // empty: the default
+    for (const n of ["-1", "1.5", "all"]) assert.equal(q.maxRows.call({ maxRowsType: "num" }, n, {}), "errors.maxRows", n);
     okQ("maxRows", "payload.limit", { maxRowsType: "msg" }); // Node-RED's own typedInput check
     for (const n of ["1", "5000", "${PAGE_SIZE}"]) okQ("pageSize", n, { pageSizeType: "num" });
     for (const n of ["0", "5001", "2.5"]) assert.equal(q.pageSize.call({ pageSizeType: "num" }, n, {}), "errors.pageSize", n);
