@@ -1,7 +1,9 @@
 // The editor in a real browser (Chromium through playwright-core) against a real Node-RED with the
 // packed package installed, the nodes pointed at the emulator: palette and icons, every dialog, a
 // connection made with the add button and checked with Test connection, the table and column
-// suggestions, deploy, an export without secrets, and the example flows imported from the menu and run.
+// suggestions, the hint naming the entity set of a logical name, the query dialog's OData and FetchXML
+// modes with its code editor, deploy, an export without secrets, and the example flows imported from
+// the menu and run.
 // Skipped when there is no Chromium (CHROMIUM_PATH, default /usr/bin/chromium); .ci/run installs it.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -32,6 +34,8 @@ let userDir: string;
 let browser: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
+/** Nodes the dialog tests add, by type, for the tests after them. */
+const added: Record<string, string> = {};
 
 /** Each test is reported as skipped when there is no Chromium (outside CI). */
 function test(name: string, fn: () => Promise<void>): void {
@@ -89,10 +93,10 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  test("shows the four nodes in the palette with their icons, without page errors", async () => {
+  test("shows the six nodes in the palette with their icons, without page errors", async () => {
     await openEditor();
     await page.locator("#red-ui-palette-search input").pressSequentially("dataverse");
-    for (const type of ["dataverse-whoami", "dataverse-retrieve", "dataverse-create", "dataverse-update"]) {
+    for (const type of ["dataverse-whoami", "dataverse-retrieve", "dataverse-create", "dataverse-update", "dataverse-delete", "dataverse-query"]) {
       const entry = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
       await entry.waitFor({ state: "visible" });
       const style = (await entry.locator(".red-ui-palette-icon").getAttribute("style")) ?? "";
@@ -183,6 +187,127 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     await page.click("#node-dialog-ok");
     assert.equal(await label(update), "upsert dv_iotdevices");
     for (const id of [create, retrieve, update]) assert.equal(await nodeState(id, "valid"), true, `${id} is valid`);
+    Object.assign(added, { create, retrieve, update, connection });
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test("the delete dialog: a logical name is accepted and the hint names its entity set; a missing row can be OK", async () => {
+    const id = await addNode("dataverse-delete", 450, 100);
+    await openDialog(id);
+    await useConnection(added.connection);
+    await typeTable("account");
+    await page.locator("#node-input-table-hint").filter({ hasText: "Uses the entity set accounts" }).waitFor();
+    assert.equal(await typedInput("rowId").inputValue(), "rowId", "Row ID reads msg.rowId by default");
+    await page.check("#node-input-missingOk");
+    await page.click("#node-dialog-ok");
+    assert.equal(await label(id), "delete account");
+    assert.deepEqual(await nodeStates(id, ["table", "tableType", "rowId", "rowIdType", "missingOk", "valid"]), ["account", "str", "rowId", "msg", true, true]);
+    added.delete = id;
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test("the query dialog: OData fields with suggestions and checks, then FetchXML in the code editor, or read from msg", async () => {
+    const id = await addNode("dataverse-query", 450, 180);
+    await openDialog(id);
+    await useConnection(added.connection);
+    // OData: the table is required, and the fields of FetchXML are hidden.
+    assert.equal(await page.inputValue("#node-input-queryType"), "odata");
+    assert.ok(await hasError("table"), "an OData query needs a table");
+    assert.equal(await page.locator("#node-input-fetchXml-editor-row").isVisible(), false);
+    await typeTable("dv_iotdevice");
+    await page.locator("#node-input-table-hint").filter({ hasText: "Uses the entity set dv_iotdevices" }).waitFor();
+    assert.equal(await hasError("table"), false);
+    // Columns are suggested for a table given by its logical name too.
+    const select = typedInput("select");
+    await select.click();
+    await select.pressSequentially("dv_bat");
+    await pickSuggestion("dv_batterylevel");
+    await setField("filter", "dv_batterylevel lt 90");
+    for (const [field, bad, good] of [
+      ["orderby", "dv_name sideways", "dv_name asc"],
+      ["pageSize", "0", "2"],
+      ["maxRows", "-1", "0"],
+    ]) {
+      await setField(field, bad);
+      assert.ok(await hasError(field), `${field} '${bad}' is refused`);
+      await setField(field, good);
+      assert.equal(await hasError(field), false, `${field} '${good}' is accepted`);
+    }
+    await page.selectOption("#node-input-output", "row");
+    await trayScreenshot("query-dialog.png");
+    await page.click("#node-dialog-ok");
+    assert.equal(await label(id), "query dv_iotdevice");
+    assert.deepEqual(await nodeStates(id, ["queryType", "table", "select", "filter", "orderby", "pageSize", "maxRows", "output", "valid"]), [
+      "odata",
+      "dv_iotdevice",
+      "dv_batterylevel",
+      "dv_batterylevel lt 90",
+      "dv_name asc",
+      "2",
+      "0",
+      "row",
+      true,
+    ]);
+
+    // FetchXML: the OData fields give way to the code editor, which starts with an example query.
+    await openDialog(id);
+    await page.selectOption("#node-input-queryType", "fetchxml");
+    const editorRow = page.locator("#node-input-fetchXml-editor-row");
+    await editorRow.waitFor({ state: "visible" });
+    assert.equal(await page.locator("#node-input-table").locator("xpath=..").isVisible(), false, "the table row is hidden");
+    assert.match(await page.inputValue("#node-input-fetchXml"), /<entity name="account">/);
+    const editor = page.locator("#node-input-fetchXml-editor");
+    await editor.click();
+    await page.keyboard.press("ControlOrMeta+A");
+    await page.keyboard.insertText("<fetch><entity name=");
+    const hint = page.locator("#node-input-fetchXml-hint");
+    await hint.filter({ hasText: "not well-formed XML" }).waitFor();
+    await page.keyboard.press("ControlOrMeta+A");
+    await page.keyboard.insertText("<fetch><attribute name='name'/></fetch>");
+    await hint.filter({ hasText: "<entity name" }).waitFor();
+    const fetchXml = '<fetch>\n  <entity name="contact">\n    <attribute name="fullname" />\n  </entity>\n</fetch>';
+    await page.keyboard.press("ControlOrMeta+A");
+    await page.keyboard.insertText(fetchXml);
+    await page.waitForFunction(() => document.getElementById("node-input-fetchXml-hint")!.textContent === "");
+    await trayScreenshot("query-dialog-fetchxml.png");
+    await page.click("#node-dialog-ok");
+    assert.equal(await label(id), "query contact (FetchXML)");
+    assert.deepEqual(await nodeStates(id, ["queryType", "fetchXml", "fetchXmlType", "valid"]), ["fetchxml", fetchXml, "str", true]);
+
+    // Read from msg instead: the editor goes, the property path is stored; back to written text, it is still there.
+    await openDialog(id);
+    await chooseType("fetchXml-source", "msg");
+    await editorRow.waitFor({ state: "hidden" });
+    await typedInput("fetchXml-source").pressSequentially("fetch");
+    await page.click("#node-dialog-ok");
+    assert.equal(await label(id), "query (FetchXML)");
+    assert.deepEqual(await nodeStates(id, ["fetchXml", "fetchXmlType", "valid"]), ["fetch", "msg", true]);
+    await openDialog(id);
+    await chooseType("fetchXml-source", "str");
+    await editorRow.waitFor({ state: "visible" });
+    await page.click("#node-dialog-ok");
+    assert.equal(await nodeState(id, "fetchXmlType"), "str");
+    assert.match(String(await nodeState(id, "fetchXml")), /<entity name="account">/, "the editor holds the example query again");
+    added.query = id;
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test("every Table field names the entity set a logical name stands for", async () => {
+    for (const type of ["create", "retrieve", "update"]) {
+      await openDialog(added[type]);
+      await page
+        .locator("#node-input-table-hint")
+        .filter({ hasText: /tables/ })
+        .waitFor();
+      await typeTable("contact");
+      await page.locator("#node-input-table-hint").filter({ hasText: "Uses the entity set contacts" }).waitFor();
+      await typeTable("contacts");
+      await page
+        .locator("#node-input-table-hint")
+        .filter({ hasText: /tables/ })
+        .waitFor();
+      await page.click("#node-dialog-cancel");
+    }
     assert.deepEqual(pageErrors, []);
   });
 
@@ -232,20 +357,29 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
 
     await clickInject("dv-ex2-inject");
     assert.match(await debugMessage("account", "555-0199"), /Contoso/);
+    // The debug nodes show msg.payload: here the device row as saved.
     await clickInject("dv-ex3-inject-1");
-    await debugMessage("device saved", "rowId", 1);
+    assert.match(await debugMessage("device saved", "Sensor SN-0001"), /msg\.payload : Object[\s\S]*dv_iotdeviceid/);
     await clickInject("dv-ex3-inject-2");
-    await debugMessage("device saved", "rowId", 2);
+    await debugMessage("device saved", "Sensor SN-0042");
+    // The query finds the one device with a low battery; its row goes on to the update.
+    await clickInject("dv-ex4-inject");
+    assert.match(await debugMessage("device updated", "Sensor SN-0001"), /msg\.payload : Object/);
+    // FetchXML, two accounts a page: 3 seeded + 1 created by example 02 = 2 pages.
+    await clickInject("dv-ex5-inject");
+    assert.match(await debugMessage("page", "page 1: "), /page 1: Contoso \(example\); Contoso Ltd \(4 accounts in all\)/);
+    assert.match(await debugMessage("page", "page 2: "), /page 2: Fabrikam, Inc\.; Northwind Traders \(4 accounts in all\)/);
+    await clickInject("dv-ex6-inject-create");
+    assert.match(await debugMessage("result", "deleted: true"), /status: 204/);
+    await clickInject("dv-ex6-inject-missing");
+    assert.match(await debugMessage("result", "deleted: false"), /status: 404/);
     assert.equal(await page.locator(".red-ui-debug-msg").filter({ hasText: "node: error" }).count(), 0, "no example failed");
 
     await importExample("02 Create, update and retrieve a row");
     const notice = page.locator(".red-ui-notification").filter({ hasText: "already exist" });
     await notice.waitFor();
     await notice.getByRole("button", { name: "Import copy" }).click();
-    const copy = await page.evaluate(
-      () => RED.nodes.filterNodes({ type: "inject" }).find((n: { name: string; id: string }) => n.name === "new account" && n.id !== "dv-ex2-inject")?.id,
-    );
-    assert.ok(copy, "the copy is imported");
+    const copy = await copyOf("new account");
     const connections = await page.evaluate(() => {
       const ids: string[] = [];
       RED.nodes.eachConfig((n: { type: string; id: string }) => {
@@ -257,6 +391,22 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     await deploy();
     await clickInject(copy);
     await debugMessage("account", "555-0199", 2);
+
+    // The new examples, imported from the menu as copies too, run like the deployed ones.
+    for (const [title, inject, debugName, text] of [
+      ["04 Query rows and update each one", "find devices", "device updated", "Sensor SN-0001"],
+      ["05 FetchXML query, one page at a time", "list accounts", "page", "page 3: "], // one more account now
+      ["06 Delete a row", "create & delete", "result", "deleted: true"],
+    ]) {
+      await importExample(title);
+      const again = page.locator(".red-ui-notification").filter({ hasText: "already exist" });
+      await again.waitFor();
+      await again.getByRole("button", { name: "Import copy" }).click();
+      await deploy();
+      await clickInject(await copyOf(inject));
+      await debugMessage(debugName, text, text === "page 3: " ? 1 : 2);
+    }
+    assert.equal(await page.locator(".red-ui-debug-msg").filter({ hasText: "node: error" }).count(), 0, "no example failed");
     assert.deepEqual(pageErrors, []);
   });
 });
@@ -349,6 +499,38 @@ function nodeState(id: string, property: string): Promise<unknown> {
   return page.evaluate(([i, p]) => RED.nodes.node(i)[p], [id, property]);
 }
 
+function nodeStates(id: string, properties: string[]): Promise<unknown[]> {
+  return page.evaluate(([i, ps]) => (ps as string[]).map((p) => RED.nodes.node(i)[p]), [id, properties] as const);
+}
+
+/** Replaces the table field's text as a user types it, and closes the suggestions. */
+async function typeTable(text: string): Promise<void> {
+  const table = typedInput("table");
+  await table.click();
+  await table.press("ControlOrMeta+A");
+  await table.pressSequentially(text);
+  await page.keyboard.press("Escape");
+}
+
+async function setField(field: string, value: string): Promise<void> {
+  const input = typedInput(field);
+  await input.click();
+  await input.press("ControlOrMeta+A");
+  await input.pressSequentially(value);
+  await input.press("Tab");
+}
+
+/** Whether the editor marks a field as invalid. */
+function hasError(field: string): Promise<boolean> {
+  return page.locator(`#node-input-${field} + .red-ui-typedInput-container`).evaluate((el) => el.classList.contains("input-error"));
+}
+
+/** Picks a type from a TypedInput's menu. */
+async function chooseType(field: string, type: string): Promise<void> {
+  await page.locator(`#node-input-${field} + .red-ui-typedInput-container .red-ui-typedInput-type-select`).click();
+  await page.locator(`.red-ui-typedInput-options:visible a[value="${type}"]`).click();
+}
+
 function label(id: string): Promise<string> {
   return page.evaluate((i) => RED.utils.getNodeLabel(RED.nodes.node(i)), id);
 }
@@ -377,6 +559,16 @@ async function importExample(title: string): Promise<void> {
   await examples.getByText("node-red-contrib-dataverse", { exact: true }).click();
   await examples.getByText(title, { exact: true }).click();
   await page.click("#red-ui-clipboard-dialog-ok");
+}
+
+/** The id of the imported copy of an example's inject node. */
+async function copyOf(injectName: string): Promise<string> {
+  const copy = await page.evaluate(
+    (name) => RED.nodes.filterNodes({ type: "inject" }).find((n: { name: string; id: string }) => n.name === name && !n.id.startsWith("dv-ex"))?.id,
+    injectName,
+  );
+  assert.ok(copy, `the copy of '${injectName}' is imported`);
+  return copy;
 }
 
 async function clickInject(id: string): Promise<void> {
