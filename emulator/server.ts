@@ -20,7 +20,8 @@ export interface EmuRequest {
 
 export interface EmuResponse {
   status: number;
-  headers?: Record<string, string | number>;
+  /** A list value is sent as one header line per item. */
+  headers?: Record<string, string | number | string[]>;
   body?: string;
 }
 
@@ -63,7 +64,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, r: EmuResponse): void {
   if (res.headersSent || res.destroyed) return;
-  const headers: Record<string, string | number> = { ...r.headers };
+  const headers: Record<string, string | number | string[]> = { ...r.headers };
   const noBody = r.status === 204 || r.status === 304;
   if (!noBody) headers["Content-Length"] = Buffer.byteLength(r.body ?? "");
   res.writeHead(r.status, headers);
@@ -150,6 +151,7 @@ export function pipeline(site: Site, deps: PipelineDeps): (req: IncomingMessage,
         return;
       case "respond":
       case "invalid-json":
+      case "html":
         send(res, site.faultResponse(rule!, req));
         return;
     }

@@ -74,8 +74,13 @@ describe("service headers and WhoAmI", () => {
     let res = await client.api("GET", "WhoAmI", { headers: {} });
     assert.equal(res.headers["odata-version"], "4.0");
     assert.equal(res.headers["content-type"], JSON_TYPE);
-    assert.match(String(res.headers["x-ms-service-request-id"]), GUID_RE);
-    assert.equal(res.headers.req_id, res.headers["x-ms-service-request-id"]);
+    // Like the real service: two x-ms-service-request-id lines with different ids, REQ_ID the second.
+    const requestIds = res.rawHeaders.filter((_v, i) => i % 2 === 1 && res.rawHeaders[i - 1].toLowerCase() === "x-ms-service-request-id");
+    assert.equal(requestIds.length, 2);
+    for (const id of requestIds) assert.match(id, GUID_RE);
+    assert.notEqual(requestIds[0], requestIds[1]);
+    assert.equal(res.headers["x-ms-service-request-id"], requestIds.join(", "), "HTTP clients join the two lines");
+    assert.equal(res.headers.req_id, requestIds[1]);
     assert.match(String(res.headers["x-ms-ratelimit-burst-remaining-xrm-requests"]), /^\d+$/);
     assert.equal(res.headers["x-ms-dop-hint"], undefined);
     emu.control.setConfig({ dopHint: 8 });
