@@ -9,8 +9,8 @@ import { annotationFilter, RowFormatter } from "./format";
 import { cookieGuid, innerCookie, outerCookie, parseInnerCookie, type CookieColumn } from "./paging";
 import type { EmuResponse } from "./server";
 import { fold, Store } from "./store";
-import { propertyName, type ColumnDef, type TableDef } from "./tables";
-import type { Row, Value } from "./values";
+import { propertyName, tableByLogicalName, type ColumnDef, type TableDef } from "./tables";
+import { formattedValue, type Row, type Value } from "./values";
 
 const MAX_PAGE_SIZE = 5000;
 /** Simple paging (page and count without a cookie) stops here. */
@@ -29,6 +29,8 @@ interface SortPart {
   source: number;
   column: ColumnDef;
   descending: boolean;
+  /** What the column sorts by: its value, or for lookups and choices the display name. */
+  sortValue: (v: Value) => Value;
   compare: (a: Value, b: Value) => number;
 }
 
@@ -40,7 +42,7 @@ export function retrieveByFetchXml(ctx: DvContext, table: TableDef, fetchXml: st
   const countOption = ctx.query.get("$count");
   if (countOption !== undefined && countOption !== "true" && countOption !== "false") throw badRequest(`'${countOption}' is not a valid count option.`);
   const wantsCount = q.returnTotalRecordCount || countOption === "true";
-  const parts = sortParts(q);
+  const parts = sortParts(q, ctx.core.store);
   const items = ctx.core.queries.get(`fetch\n${cacheKey(q)}`, () => sortItems(joinedItems(ctx.core.store, q), parts));
 
   const wants = annotationFilter(ctx.prefer.includeAnnotations) ?? (() => false);
@@ -71,8 +73,8 @@ export function retrieveByFetchXml(ctx: DvContext, table: TableDef, fetchXml: st
 
 /** What makes two queries give the same rows (paging left out), as a string. */
 function cacheKey(q: FetchQuery): string {
-  const { sources, links, filter, orders } = q;
-  return JSON.stringify({ sources, links, filter, orders }, (_k, v) => (v && typeof v === "object" && "columns" in v ? v.logicalName : v));
+  const { sources, links, filter, orders, rawOrder } = q;
+  return JSON.stringify({ sources, links, filter, orders, rawOrder }, (_k, v) => (v && typeof v === "object" && "columns" in v ? v.logicalName : v));
 }
 
 function contextPath(q: FetchQuery): string {
@@ -228,10 +230,28 @@ function matchesCondition(c: FetchCondition, v: Value): boolean {
 // ---------------------------------------------------------------------------------------------
 // Order
 
-/** The requested order, then the entity's id (the order Dataverse pages in), then ids of to-many links. */
-function sortParts(q: FetchQuery): SortPart[] {
+/**
+ * The requested order, then the entity's id (the order Dataverse pages in), then ids of to-many
+ * links. Like Dataverse, lookups sort by the name of the row they point at and choices by their
+ * label (by value with `useraworderby`).
+ */
+function sortParts(q: FetchQuery, store: Store): SortPart[] {
+  const lookupName = (c: ColumnDef, id: string): string | undefined => {
+    const target = tableByLogicalName(c.target!);
+    const name = target && store.get(target, id)?.[target.primaryNameAttribute];
+    return typeof name === "string" ? name : undefined;
+  };
   const parts: SortPart[] = [];
-  const add = (source: number, column: ColumnDef, descending: boolean) => parts.push({ source, column, descending, compare: comparer(column) });
+  const add = (source: number, column: ColumnDef, descending: boolean) => {
+    const byName = column.type === "Lookup" || (column.type === "Picklist" && !q.rawOrder);
+    parts.push({
+      source,
+      column,
+      descending,
+      sortValue: byName ? (v) => (v === null ? null : (formattedValue(column, v, lookupName) ?? null)) : (v) => v,
+      compare: byName ? (a, b) => collator.compare(a as string, b as string) : comparer(column),
+    });
+  };
   for (const o of q.orders) if ("column" in o) add(o.source, o.column, o.descending);
   const id = (s: FetchSource) => s.table.columns.find((c) => c.name === s.table.primaryIdAttribute)!;
   add(0, id(q.sources[0]), false);
@@ -251,7 +271,7 @@ function compareKeys(parts: SortPart[], a: Value[], b: Value[]): number {
 }
 
 function sortItems(items: Item[], parts: SortPart[]): Item[] {
-  for (const item of items) item.key = parts.map((p) => valueOf(item, p.source, p.column));
+  for (const item of items) item.key = parts.map((p) => p.sortValue(valueOf(item, p.source, p.column)));
   return items.sort((a, b) => compareKeys(parts, a.key, b.key));
 }
 
@@ -297,8 +317,9 @@ function resumeKey(q: FetchQuery, parts: SortPart[], page: number): Value[] | un
   if (!cookie) throw badRequest("Malformed XML in the paging cookie.", "0x80040203");
   // Like Dataverse: a cookie for another page than the previous one is ignored.
   if (cookie.page !== page - 1 || cookie.columns.length !== parts.length) return undefined;
-  const key = parts.map((p, i) => (cookie.columns[i].name === p.column.name ? cookieValue(p.column, cookie.columns[i].last) : undefined));
-  return key.some((v) => v === undefined) || key[key.length - 1] === null ? undefined : (key as Value[]);
+  const raw = parts.map((p, i) => (cookie.columns[i].name === p.column.name ? cookieValue(p.column, cookie.columns[i].last) : undefined));
+  if (raw.some((v) => v === undefined) || raw[raw.length - 1] === null) return undefined;
+  return parts.map((p, i) => p.sortValue(raw[i] as Value));
 }
 
 /** First index whose key sorts after `key` (items are sorted by key). */
@@ -337,9 +358,10 @@ function pageOf<T extends Item | Record<string, unknown>>(q: FetchQuery, results
   const rows = results.slice(start, start + size);
   const more = start + size < results.length;
   if (!more || !withCookie || !rows.length) return { rows, more };
-  const first = (rows[0] as Item).key;
-  const last = (rows[rows.length - 1] as Item).key;
-  const columns: CookieColumn[] = parts.map((p, i) => ({ name: p.column.name, last: cookieText(p.column, last[i]), first: cookieText(p.column, first[i]) }));
+  const first = rows[0] as Item;
+  const last = rows[rows.length - 1] as Item;
+  const text = (item: Item, p: SortPart) => cookieText(p.column, valueOf(item, p.source, p.column));
+  const columns: CookieColumn[] = parts.map((p) => ({ name: p.column.name, last: text(last, p), first: text(first, p) }));
   return { rows, more, cookie: outerCookie(page + 1, innerCookie(page, columns)) };
 }
 

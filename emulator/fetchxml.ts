@@ -87,7 +87,10 @@ export interface FetchQuery {
   attributes: FetchAttribute[];
   links: FetchLink[];
   filter?: FetchFilter;
+  /** The entity's orders, then the link-entities' (Dataverse applies those last). */
   orders: FetchOrder[];
+  /** `useraworderby`: choice columns sort by value instead of by label. */
+  rawOrder: boolean;
   aggregate: boolean;
   aggregateLimit?: number;
   top?: number;
@@ -251,6 +254,7 @@ export function parseFetchXml(text: string): FetchQuery {
     attributes: [],
     links: [],
     orders: [],
+    rawOrder: isTrue(fetch.attrs.useraworderby),
     aggregate: isTrue(fetch.attrs.aggregate),
     aggregateLimit: positiveInt(fetch, "aggregatelimit"),
     top: positiveInt(fetch, "top"),
@@ -266,7 +270,7 @@ export function parseFetchXml(text: string): FetchQuery {
   if (q.top !== undefined && q.returnTotalRecordCount) throw fetchError("The 'top' attribute can't be used together with 'returntotalrecordcount'.");
   if (q.aggregateLimit !== undefined && q.aggregateLimit > 50_000) throw fetchError("The 'aggregatelimit' can't exceed the 50000 record aggregate limit.");
 
-  q.filter = readEntityChildren(q, entity, 0);
+  ({ filter: q.filter, orders: q.orders } = readEntityChildren(q, entity, 0));
   const hasAttributes = q.attributes.some((a) => a.source === 0);
   if (!hasAttributes && !q.aggregate) q.sources[0].allAttributes = true;
   checkAggregate(q);
@@ -290,25 +294,28 @@ function columnOf(table: TableDef, name: string | undefined, element: string): C
 
 /**
  * Reads `<attribute>`, `<all-attributes>`, `<link-entity>`, then `<order>` and `<filter>` of an entity
- * or link (those may name a link's alias through `entityname`, so the links come first).
+ * or link (those may name a link's alias through `entityname`, so the links come first). The orders
+ * returned are the element's own, then its links' (the order Dataverse applies them in).
  */
-function readEntityChildren(q: FetchQuery, el: XmlElement, source: number): FetchFilter | undefined {
+function readEntityChildren(q: FetchQuery, el: XmlElement, source: number): { filter?: FetchFilter; orders: FetchOrder[] } {
   const { table } = q.sources[source];
   const filters: FetchFilter[] = [];
+  const orders: FetchOrder[] = [];
+  const linkOrders: FetchOrder[] = [];
   for (const child of el.children) {
     if (child.name === "attribute") q.attributes.push(readAttribute(q, child, source));
     else if (child.name === "all-attributes") q.sources[source].allAttributes = true;
     else if (child.name === "link-entity") {
       if (source !== 0) throw unsupported("nesting of link-entity elements (more than one level)");
-      readLink(q, child);
+      linkOrders.push(...readLink(q, child));
     } else if (child.name !== "order" && child.name !== "filter") throw fetchError(`The element '${child.name}' is not valid inside '${el.name}'.`);
   }
   for (const child of el.children) {
-    if (child.name === "order") q.orders.push(readOrder(q, child, source));
+    if (child.name === "order") orders.push(readOrder(q, child, source));
     else if (child.name === "filter") filters.push(readFilter(q, child, source));
   }
   if (filters.length > 1) throw fetchError(`The '${el.name}' element for '${table.logicalName}' can hold only one 'filter' element.`);
-  return filters[0];
+  return { filter: filters[0], orders: [...orders, ...linkOrders] };
 }
 
 function readAttribute(q: FetchQuery, el: XmlElement, source: number): FetchAttribute {
@@ -346,7 +353,8 @@ function sourceByAlias(q: FetchQuery, alias: string): number {
   return i;
 }
 
-function readLink(q: FetchQuery, el: XmlElement): void {
+/** Adds the link to the query; returns its orders. */
+function readLink(q: FetchQuery, el: XmlElement): FetchOrder[] {
   const table = tableFor(el);
   const type = el.attrs["link-type"] ?? "inner";
   if (type !== "inner" && type !== "outer") throw unsupported(`link-type '${type}'`);
@@ -357,7 +365,9 @@ function readLink(q: FetchQuery, el: XmlElement): void {
   const to = columnOf(q.sources[0].table, el.attrs.to, "link-entity 'to'");
   const link: FetchLink = { source, from, to, outer: type === "outer", toMany: from.name !== table.primaryIdAttribute };
   q.links.push(link);
-  link.filter = readEntityChildren(q, el, source);
+  const { filter, orders } = readEntityChildren(q, el, source);
+  link.filter = filter;
+  return orders;
 }
 
 function readFilter(q: FetchQuery, el: XmlElement, source: number): FetchFilter {
