@@ -45,8 +45,9 @@ export function retrieveByFetchXml(ctx: DvContext, table: TableDef, fetchXml: st
   const parts = sortParts(q, ctx.core.store);
   const items = ctx.core.queries.get(`fetch\n${cacheKey(q)}`, () => sortItems(joinedItems(ctx.core.store, q), parts));
 
-  const wants = annotationFilter(ctx.prefer.includeAnnotations) ?? (() => false);
-  const formatter = new RowFormatter(ctx.core.store, annotationFilter(ctx.prefer.includeAnnotations));
+  const wantsAnnotation = annotationFilter(ctx.prefer.includeAnnotations);
+  const wants = wantsAnnotation ?? (() => false);
+  const formatter = new RowFormatter(ctx.core.store, wantsAnnotation);
   let total: number;
   let page: Page<Record<string, unknown>>;
   if (q.aggregate) {
@@ -98,7 +99,10 @@ function joinedItems(store: Store, q: FetchQuery): Item[] {
     const fromProp = propertyName(link.from);
     for (const row of store.all(q.sources[link.source].table)) {
       const v = row[fromProp];
-      if (v === null || (link.filter && !matchesFilter(link.filter, { rows: [], key: [] }, link.source, row))) continue;
+      // The link's own filter only reads the link's row.
+      const alone: Item = { rows: [], key: [] };
+      alone.rows[link.source] = row;
+      if (v === null || (link.filter && !matchesFilter(link.filter, alone))) continue;
       const k = joinKey(link.from, v);
       const list = byKey.get(k);
       if (list) list.push(row);
@@ -126,13 +130,11 @@ function joinedItems(store: Store, q: FetchQuery): Item[] {
   return items;
 }
 
-/** `row` (of `rowSource`) stands in for the item while a link's own filter is checked. */
-function matchesFilter(f: FetchFilter, item: Item, rowSource?: number, row?: Row): boolean {
-  if (f.kind === "condition") {
-    const v = f.source === rowSource ? (row![propertyName(f.column)] ?? null) : valueOf(item, f.source, f.column);
-    return matchesCondition(f, v);
-  }
-  return f.kind === "and" ? f.items.every((i) => matchesFilter(i, item, rowSource, row)) : f.items.some((i) => matchesFilter(i, item, rowSource, row));
+function matchesFilter(f: FetchFilter, item: Item): boolean {
+  if (f.kind === "condition") return matchesCondition(f, valueOf(item, f.source, f.column));
+  // An empty filter restricts nothing, whatever its type.
+  if (f.kind === "and" || !f.items.length) return f.items.every((i) => matchesFilter(i, item));
+  return f.items.some((i) => matchesFilter(i, item));
 }
 
 /** Ordering of two non-null values of a column. */
@@ -405,7 +407,8 @@ function aggregate(q: FetchQuery, items: Item[], formatter: RowFormatter): Array
   const groupBy = q.attributes.filter((a) => a.groupBy);
   const groups = new Map<string, Item[]>();
   for (const item of items) {
-    const k = JSON.stringify(groupBy.map((a) => valueOf(item, a.source, a.column)));
+    // Text groups like SQL: "Redmond" and "REDMOND" are one group.
+    const k = JSON.stringify(groupBy.map((a) => valueOf(item, a.source, a.column)).map((v) => (typeof v === "string" ? fold(v) : v)));
     const list = groups.get(k);
     if (list) list.push(item);
     else groups.set(k, [item]);

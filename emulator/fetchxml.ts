@@ -145,10 +145,19 @@ function toElements(nodes: OrderedNode[]): XmlElement[] {
   return out;
 }
 
+/**
+ * What the validator lets through but an XML reader (and so Dataverse) refuses: a `&` that starts no
+ * entity reference, and `<` inside an attribute value (an unescaped paging cookie, typically).
+ */
+function strictlyWellFormed(text: string): boolean {
+  const markup = text.replace(/<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g, "");
+  return !/&(?!(?:[A-Za-z][\w.-]*|#\d+|#x[0-9a-fA-F]+);)/.test(markup) && !/<[A-Za-z][^>]*?\s[\w:.-]+\s*=\s*(?:"[^"]*<|'[^']*<)/.test(markup);
+}
+
 /** The `<fetch>` element, or the 400 Dataverse gives for XML it cannot read. */
 function parseXml(text: string): XmlElement {
   const invalid = () => badRequest("Invalid XML.", "0x80040201");
-  if (XMLValidator.validate(text) !== true) throw invalid();
+  if (XMLValidator.validate(text) !== true || !strictlyWellFormed(text)) throw invalid();
   const roots = toElements(parser.parse(text) as OrderedNode[]);
   if (roots.length !== 1 || roots[0].name !== "fetch") throw invalid();
   return roots[0];

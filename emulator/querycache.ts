@@ -3,8 +3,8 @@
 // table has changed since it was computed; any write makes the next page recompute.
 import type { Store } from "./store";
 
-/** Enough for a few clients paging through different queries at once. */
-const MAX_ENTRIES = 8;
+/** Enough for a few clients paging through different queries at once (a 200,000-row result is ~20 MB). */
+const MAX_ENTRIES = 4;
 
 export class QueryCache {
   private entries = new Map<string, { generation: number; value: unknown }>();

@@ -127,6 +127,11 @@ describe("FetchXML columns, conditions and order", () => {
     });
   }
 
+  it("an empty filter, of either type, restricts nothing", async () => {
+    assert.equal((await matching("<filter type='or'/>")).length, 5);
+    assert.equal((await matching("<filter type='and'><filter type='or'/></filter>")).length, 5);
+  });
+
   it("nested filters: or of a condition and an and-filter", async () => {
     const filter =
       "<filter type='or'><condition attribute='dv_batterylevel' operator='lt' value='10'/>" +
@@ -457,7 +462,9 @@ describe("FetchXML errors", () => {
   });
 
   it("400 0x80040201 'Invalid XML.' for text that is not well-formed FetchXML", async () => {
-    for (const xml of ["<fetch><entity name='account'></fetch>", "not xml", "", "<fetch/><fetch/>", "<query/>"]) {
+    const unescapedCookie = `<fetch page='2' paging-cookie='<cookie page="1"><accountid last="{${SEED_IDS.contosoAccount}}" /></cookie>'><entity name='account'/></fetch>`;
+    const bareAmpersand = "<fetch><entity name='account'><filter><condition attribute='name' operator='eq' value='A & B'/></filter></entity></fetch>";
+    for (const xml of ["<fetch><entity name='account'></fetch>", "not xml", "", "<fetch/><fetch/>", "<query/>", unescapedCookie, bareAmpersand]) {
       assertError(await fetchXml("accounts", xml), 400, "0x80040201", "Invalid XML.");
     }
   });
