@@ -168,7 +168,8 @@ export interface ServerHandle {
 
 /** An HTTPS server that remembers its connections so close() can cut them. */
 export function createHttpsServer(tls: { key: string; cert: string }, listener: (req: IncomingMessage, res: ServerResponse) => void): ServerHandle {
-  const server = createServer({ key: tls.key, cert: tls.cert }, listener);
+  // Dataverse takes GET URLs up to about 32 KB (long FetchXML queries); Node's default stops at 16 KB.
+  const server = createServer({ key: tls.key, cert: tls.cert, maxHeaderSize: 64 * 1024 }, listener);
   // Longer than typical client idle timeouts, so the client, not the server, ends idle keep-alive sockets.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

@@ -127,6 +127,12 @@ describe("FetchXML columns, conditions and order", () => {
     });
   }
 
+  it("takes long queries (a URL over 16 KB, as Dataverse allows up to about 32 KB)", async () => {
+    const values = Array.from({ length: 600 }, (_v, i) => `<value>SN-${String(i).padStart(4, "0")}</value>`).join("");
+    const rows = await matching(`<filter><condition attribute='dv_serialnumber' operator='in'>${values}</condition></filter>`);
+    assert.deepEqual(names(rows), ["Boiler room sensor", "Sensor B", "Sensor C", "Sensor D", "Sensor E"]);
+  });
+
   it("an empty filter, of either type, restricts nothing", async () => {
     assert.equal((await matching("<filter type='or'/>")).length, 5);
     assert.equal((await matching("<filter type='and'><filter type='or'/></filter>")).length, 5);
