@@ -106,7 +106,7 @@ const INVALID_ARGUMENT = "0x80040203";
 const fetchError = (message: string) => badRequest(message, INVALID_ARGUMENT);
 const unsupported = (what: string) => notImplemented(`The FetchXML ${what}`);
 
-export const unknownAttribute = (table: TableDef, name: string): DataverseError =>
+const unknownAttribute = (table: TableDef, name: string): DataverseError =>
   badRequest(`'${table.logicalName}' entity doesn't contain attribute with Name = '${name}' and NameMapping = 'Logical'.`, "0x80041103");
 
 // ---------------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ const DOTNET_TYPES: Record<ColumnDef["type"], string> = {
 };
 
 /** A condition value typed like the column, or the 400 for text that is not one. */
-export function typedValue(table: TableDef, column: ColumnDef, text: string): Value {
+function typedValue(table: TableDef, column: ColumnDef, text: string): Value {
   const wrong = () =>
     fetchError(
       `Condition for attribute '${table.logicalName}.${column.name}': expected argument(s) of type '${DOTNET_TYPES[column.type]}' but received '${text}'.`,

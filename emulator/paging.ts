@@ -4,11 +4,11 @@
 import { badRequest } from "./errors";
 
 /** Percent-encoding as the service writes it: everything but letters, digits and `-_.`, lowercase hex. */
-export function urlEncode(text: string): string {
+function urlEncode(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*~]|%[0-9A-F]{2}/g, (m) => (m.length === 3 ? m.toLowerCase() : `%${m.charCodeAt(0).toString(16)}`));
 }
 
-export const xmlEscape = (text: string): string => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const xmlEscape = (text: string): string => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 const xmlUnescape = (text: string): string =>
   text.replace(/&(lt|gt|quot|apos|amp);/g, (_m, e: string) => ({ lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" })[e]!);

@@ -134,7 +134,7 @@ function seedRow(store: Store, table: TableDef, input: Record<string, unknown>):
 }
 
 /** Most rows a generated seed makes at once. */
-export const MAX_GENERATED_ROWS = 1_000_000;
+const MAX_GENERATED_ROWS = 1_000_000;
 
 const NUMERIC_TYPES = new Set(["Integer", "BigInt", "Picklist", "Money", "Decimal"]);
 
