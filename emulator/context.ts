@@ -20,6 +20,13 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   return { status, headers: { "Content-Type": JSON_CONTENT_TYPE, ...headers }, body: JSON.stringify(body) };
 }
 
+/** `Preference-Applied` for the preferences a response honours (the annotations one always). */
+export function applied(ctx: DvContext, extra: string[] = []): Record<string, string> {
+  const list = [...extra];
+  if (ctx.prefer.includeAnnotations) list.push(`odata.include-annotations="${ctx.prefer.includeAnnotations}"`);
+  return list.length ? { "Preference-Applied": list.join(",") } : {};
+}
+
 export function noContent(headers: Record<string, string> = {}): EmuResponse {
   return { status: 204, headers };
 }

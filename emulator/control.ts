@@ -6,7 +6,7 @@ import type { EmulatorCore } from "./core";
 import type { FaultRule, FaultRuleState } from "./faults";
 import type { EmulatorStats, RequestLogEntry, ServerName } from "./requestlog";
 import { DataverseError } from "./errors";
-import { seedRows, seedTable } from "./seed";
+import { seedGenerated, seedRows, seedTable } from "./seed";
 import type { EmuRequest, EmuResponse } from "./server";
 import type { TableDef } from "./tables";
 import type { Row } from "./values";
@@ -16,6 +16,11 @@ export interface EmulatorControl {
   reset(): void;
   /** Adds rows to a table (entity set or logical name); rows without an id get one. A row whose id exists is replaced. */
   seed(table: string, rows: Array<Record<string, unknown>>): { ids: string[] };
+  /**
+   * Adds `count` generated rows (up to 1,000,000; 200,000 take a few seconds) made from `template`:
+   * `{n}` in a text value is the row number, `{n%K}` the row number modulo K (numbers for number columns).
+   */
+  seedMany(table: string, count: number, template: Record<string, unknown>): { count: number; firstId: string; lastId: string };
   /** Every row of a table, as stored (lookups as `_x_value`, all columns present). */
   rows(table: string): Row[];
   /** Empties a table. */
@@ -71,6 +76,10 @@ export function createControl(core: EmulatorCore): EmulatorControl {
       if (!Array.isArray(rows)) throw new ControlError("'rows' must be an array of objects");
       return { ids: checked(() => seedRows(core.store, t, rows)) };
     },
+    seedMany: (name, count, template) => {
+      const ids = checked(() => seedGenerated(core.store, table(name), count, template));
+      return { count: ids.length, firstId: ids[0], lastId: ids[ids.length - 1] };
+    },
     rows: (name) => core.store.all(table(name)).map((r) => ({ ...r })),
     clearRows: (name) => core.store.clear(table(name)),
     requests: (filter) => core.log.list(filter),
@@ -124,8 +133,11 @@ function route(control: EmulatorControl, method: string, path: string, query: st
       control.reset();
       return ok;
     case "POST seed": {
-      const b = (body ?? {}) as { table?: unknown; rows?: unknown };
-      if (typeof b.table !== "string") throw new ControlError('body must be {"table": "<entity set>", "rows": [...]}');
+      const b = (body ?? {}) as { table?: unknown; rows?: unknown; count?: unknown; template?: unknown };
+      if (typeof b.table !== "string") {
+        throw new ControlError('body must be {"table": "<entity set>", "rows": [...]} or {"table": "<entity set>", "count": n, "template": {...}}');
+      }
+      if (b.count !== undefined) return control.seedMany(b.table, b.count as number, (b.template ?? {}) as Record<string, unknown>);
       return control.seed(b.table, b.rows as Array<Record<string, unknown>>);
     }
     case "GET rows/*":

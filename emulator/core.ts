@@ -3,6 +3,7 @@ import { DEFAULT_CONFIG, type EmulatorConfig } from "./config";
 import { FaultInjector } from "./faults";
 import { ServiceProtection } from "./limits";
 import { RequestLog, Stats } from "./requestlog";
+import { QueryCache } from "./querycache";
 import { seedDefaults } from "./seed";
 import { Store } from "./store";
 import { TokenService } from "./tokens";
@@ -11,6 +12,7 @@ import { Timers } from "./util";
 export class EmulatorCore {
   readonly config: EmulatorConfig = { ...DEFAULT_CONFIG };
   readonly store = new Store();
+  readonly queries = new QueryCache(this.store);
   readonly tokens = new TokenService();
   readonly faults = new FaultInjector();
   readonly log = new RequestLog();
@@ -30,6 +32,7 @@ export class EmulatorCore {
   /** Everything back to the state right after start (tokens included). */
   reset(): void {
     this.store.clearAll();
+    this.queries.clear();
     seedDefaults(this.store);
     this.log.clear();
     this.stats.reset();

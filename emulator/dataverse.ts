@@ -3,7 +3,7 @@
 import type { EmulatorCore } from "./core";
 import { JSON_CONTENT_TYPE, json, type DvContext } from "./context";
 import { CODES, DataverseError, methodNotAllowed, notImplemented, unknownSegment } from "./errors";
-import type { FaultRuleState } from "./faults";
+import { htmlFaultResponse, type FaultRuleState } from "./faults";
 import { APPLICATION_USER_ID, BUSINESS_UNIT_ID, ORGANIZATION_ID, TENANT_ID } from "./identities";
 import { requestLimitMessage } from "./limits";
 import { handleEntityDefinitions } from "./metadata";
@@ -21,13 +21,17 @@ const errorResponse = (e: DataverseError): EmuResponse => ({
   body: e.body(),
 });
 
-/** Headers of every Dataverse response, including throttled and injected ones. */
+/**
+ * Headers of every Dataverse response, including throttled and injected ones. Like the real service,
+ * two `x-ms-service-request-id` lines (two GUIDs, which HTTP clients join with ", "), and `REQ_ID`
+ * equal to the second.
+ */
 function withServiceHeaders(core: EmulatorCore, r: EmuResponse): EmuResponse {
-  const requestId = newGuid();
-  const headers: Record<string, string | number> = {
+  const requestIds = [newGuid(), newGuid()];
+  const headers: NonNullable<EmuResponse["headers"]> = {
     "OData-Version": "4.0",
-    "x-ms-service-request-id": requestId,
-    REQ_ID: requestId,
+    "x-ms-service-request-id": requestIds,
+    REQ_ID: requestIds[1],
     "x-ms-ratelimit-burst-remaining-xrm-requests": core.limits.remainingRequests(),
     ...r.headers,
   };
@@ -155,6 +159,7 @@ function faultResponse(core: EmulatorCore, rule: FaultRuleState): EmuResponse {
   if (rule.action === "invalid-json") {
     return { status, headers: { ...headers, "Content-Type": JSON_CONTENT_TYPE }, body: '{"@odata.context":"truncated","value":[{"name":' };
   }
+  if (rule.action === "html") return htmlFaultResponse(status, headers);
   if (status === 401 && !rule.code && !rule.message) return { status, headers: { ...headers, ...challenge(core) }, body: "" };
   if (GATEWAY_PAGES[status] && !rule.code && !rule.message) {
     return { status, headers: { ...headers, "Content-Type": "text/html; charset=us-ascii" }, body: GATEWAY_PAGES[status] };

@@ -1,7 +1,9 @@
 // Fault injection: rules that make matching requests fail, slow down, or lose their connection.
 import type { ServerName } from "./requestlog";
 
-export type FaultAction = "respond" | "reset-before" | "reset-after" | "hang" | "invalid-json";
+import type { EmuResponse } from "./server";
+
+export type FaultAction = "respond" | "reset-before" | "reset-after" | "hang" | "invalid-json" | "html";
 
 export interface FaultRule {
   id?: string;
@@ -26,6 +28,8 @@ export interface FaultRule {
    * reset-after: process fully (rows are written), then drop the connection instead of answering.
    * hang: never answer (until the emulator closes).
    * invalid-json: answer `status` (default 200) with a truncated JSON body, without processing.
+   * html: answer `status` (default 200) with an HTML sign-in page, as a proxy in front of the service
+   * does when it wants the user to log in; without processing.
    */
   action?: FaultAction;
   /** Apply at most this many times (default: unlimited). */
@@ -43,7 +47,7 @@ export interface FaultRuleState extends FaultRule {
   applied: number;
 }
 
-const ACTIONS: readonly FaultAction[] = ["respond", "reset-before", "reset-after", "hang", "invalid-json"];
+const ACTIONS: readonly FaultAction[] = ["respond", "reset-before", "reset-after", "hang", "invalid-json", "html"];
 
 function validateRule(rule: unknown): FaultRule {
   if (typeof rule !== "object" || rule === null || Array.isArray(rule)) throw new Error("a fault rule must be an object");
@@ -129,4 +133,17 @@ export class FaultInjector {
 export function faultAction(rule: FaultRule): FaultAction | "pass" {
   if (rule.action) return rule.action;
   return rule.status !== undefined ? "respond" : "pass";
+}
+
+/** What a proxy between client and service answers when it wants a browser sign-in first. */
+const PROXY_LOGIN_PAGE = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in to continue</title></head>
+<body><h1>Sign in</h1><p>Your organization requires you to sign in before you can reach this site.</p>
+<form method="post" action="/login"><label>User name <input name="username"></label>
+<label>Password <input name="password" type="password"></label><button type="submit">Sign in</button></form></body></html>
+`;
+
+/** The answer of an "html" fault rule (both servers). */
+export function htmlFaultResponse(status: number, headers: Record<string, string>): EmuResponse {
+  return { status, headers: { ...headers, "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" }, body: PROXY_LOGIN_PAGE };
 }

@@ -101,7 +101,8 @@ export function filterProperties(expr: FilterExpr): Array<{ property: string; li
   }
 }
 
-const collator = new Intl.Collator("en", { sensitivity: "base", numeric: false });
+/** Text order and equality of Dataverse's SQL collation (case- and accent-insensitive). */
+export const collator = new Intl.Collator("en", { sensitivity: "base", numeric: false });
 
 /** Orders two non-null values of the same column type. */
 export function compareValues(a: Value, b: Value): number {

@@ -5,7 +5,7 @@ import { BASE_CURRENCY_ID, BASE_CURRENCY_NAME } from "./identities";
 import { parseExpand, parseSelect } from "./odata";
 import { Store } from "./store";
 import { columnByProperty, lookupByNavigation, propertyName, tableByLogicalName, type ColumnDef, type TableDef } from "./tables";
-import { formattedValue, type Row } from "./values";
+import { formattedValue, type Row, type Value } from "./values";
 
 export interface Projection {
   /** Selected properties in request order; undefined = all columns. */
@@ -76,10 +76,7 @@ export class RowFormatter {
       if (selectsMoney && columnByProperty(table, "_transactioncurrencyid_value")) extra.push("_transactioncurrencyid_value");
       props = [...props, ...extra.filter((e) => !props.includes(e))];
     }
-    for (const prop of props) {
-      this.annotate(out, columnByProperty(table, prop)!, row);
-      out[prop] = row[prop];
-    }
+    for (const prop of props) this.writeValue(out, prop, columnByProperty(table, prop)!, row[prop]);
     for (const e of p.expand) {
       const id = row[propertyName(e.column)];
       const target = typeof id === "string" ? this.store.get(e.table, id) : undefined;
@@ -88,20 +85,27 @@ export class RowFormatter {
     return out;
   }
 
-  private annotate(out: Record<string, unknown>, column: ColumnDef, row: Row): void {
+  /**
+   * Writes `value` under `key`, after the annotations the client asked for. `attributeName` is the
+   * column's logical name when `key` is an alias (FetchXML), announced by an AttributeName annotation.
+   */
+  writeValue(out: Record<string, unknown>, key: string, column: ColumnDef, value: Value, attributeName?: string): void {
     const wants = this.wantsAnnotation;
-    const prop = propertyName(column);
-    const value = row[prop];
-    if (!wants || value === null) return;
-    const formatted = formattedValue(column, value, this.lookupName);
-    if (formatted !== undefined && wants("OData.Community.Display.V1.FormattedValue")) {
-      out[`${prop}@OData.Community.Display.V1.FormattedValue`] = formatted;
-    }
-    if (column.type === "Lookup") {
-      if (column.navigation && wants("Microsoft.Dynamics.CRM.associatednavigationproperty")) {
-        out[`${prop}@Microsoft.Dynamics.CRM.associatednavigationproperty`] = column.navigation;
+    if (wants && value !== null) {
+      if (attributeName !== undefined && wants("OData.Community.Display.V1.AttributeName")) {
+        out[`${key}@OData.Community.Display.V1.AttributeName`] = attributeName;
       }
-      if (wants("Microsoft.Dynamics.CRM.lookuplogicalname")) out[`${prop}@Microsoft.Dynamics.CRM.lookuplogicalname`] = column.target;
+      const formatted = formattedValue(column, value, this.lookupName);
+      if (formatted !== undefined && wants("OData.Community.Display.V1.FormattedValue")) {
+        out[`${key}@OData.Community.Display.V1.FormattedValue`] = formatted;
+      }
+      if (column.type === "Lookup") {
+        if (column.navigation && wants("Microsoft.Dynamics.CRM.associatednavigationproperty")) {
+          out[`${key}@Microsoft.Dynamics.CRM.associatednavigationproperty`] = column.navigation;
+        }
+        if (wants("Microsoft.Dynamics.CRM.lookuplogicalname")) out[`${key}@Microsoft.Dynamics.CRM.lookuplogicalname`] = column.target;
+      }
     }
+    out[key] = value;
   }
 }

@@ -1,7 +1,7 @@
 // The Entra ID (login) server: OIDC discovery documents and the client-credentials token
 // endpoints (v2.0 and v1), validating requests in the order the real service does.
 import type { EmulatorCore } from "./core";
-import type { FaultRuleState } from "./faults";
+import { htmlFaultResponse, type FaultRuleState } from "./faults";
 import { findApp, isKnownTenant, TENANT_ID } from "./identities";
 import type { EmuRequest, EmuResponse, Site } from "./server";
 import { aadTimestamp, newGuid } from "./util";
@@ -313,6 +313,7 @@ function faultResponse(core: EmulatorCore, rule: FaultRuleState): EmuResponse {
   if (rule.action === "invalid-json") {
     return { status, headers: { ...headers, "Content-Type": "application/json; charset=utf-8" }, body: '{"token_type":"Bearer","expires_in":35' };
   }
+  if (rule.action === "html") return htmlFaultResponse(status, headers);
   const error = rule.code ?? (status === 429 || status === 503 ? "temporarily_unavailable" : status >= 500 ? "server_error" : "invalid_request");
   const message = rule.message ?? (status === 429 ? "Too many requests. Retry later." : `The service returned HTTP ${status} (injected fault).`);
   return aadError(status, error, undefined, message, undefined, headers);

@@ -1,11 +1,13 @@
 // Table rows over the Web API: retrieve (single / multiple with paging), create, update / upsert
 // with If-Match / If-None-Match, delete.
-import { json, noContent, type DvContext } from "./context";
+import { applied, json, noContent, type DvContext } from "./context";
 import { badRequest, duplicateRecord, methodNotAllowed, notImplemented, unknownProperty, unknownSegment, versionMismatch } from "./errors";
+import { retrieveByFetchXml } from "./fetchrun";
 import { evaluateFilter, filterProperties, parseFilter, parseOrderBy, sortRows, type FilterExpr } from "./filter";
 import { annotationFilter, contextPath, parseProjection, RowFormatter, type Projection } from "./format";
-import { conditionMatches, decode, parseCondition, parseSegment, type Token } from "./odata";
-import { notFound, parseJsonObject, payloadValues, resolveTarget, type Target } from "./rows";
+import { cookieGuid, innerCookie, innerOfOuter, outerCookie, parseInnerCookie } from "./paging";
+import { conditionMatches, parseCondition, parseSegment, type Token } from "./odata";
+import { keyPredicate, notFound, parseJsonObject, payloadValues, resolveTarget, type Target } from "./rows";
 import { Store } from "./store";
 import { columnByProperty, lookupByNavigation, type TableDef } from "./tables";
 import { edmType, type Row } from "./values";
@@ -17,7 +19,7 @@ const MAX_PAGE_SIZE = 5000;
 /** Query options the emulator reads for collections; other `$` options are refused clearly. */
 const COLLECTION_OPTIONS = new Set(["$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skiptoken"]);
 /** Query options the real service supports but the emulator leaves out (501, so tests notice). */
-const UNIMPLEMENTED_OPTIONS = new Set(["$apply", "$search", "fetchXml", "savedQuery", "userQuery"]);
+const UNIMPLEMENTED_OPTIONS = new Set(["$apply", "$search", "savedQuery", "userQuery"]);
 
 /** Routes `<set>`, `<set>/$count`, `<set>(<key>)` and deeper segments. */
 export function handleTable(ctx: DvContext, table: TableDef, segments: string[], args: string | undefined): EmuResponse {
@@ -49,14 +51,13 @@ function formatter(ctx: DvContext): RowFormatter {
   return new RowFormatter(ctx.core.store, annotationFilter(ctx.prefer.includeAnnotations));
 }
 
-/** `Preference-Applied` for the preferences this response honours. */
-function applied(ctx: DvContext, extra: string[] = []): Record<string, string> {
-  const list = [...extra];
-  if (ctx.prefer.includeAnnotations) list.push(`odata.include-annotations="${ctx.prefer.includeAnnotations}"`);
-  return list.length ? { "Preference-Applied": list.join(",") } : {};
+/**
+ * `OData-EntityId`: the record's URL by id, or, when the request addressed it by an alternate key,
+ * by that key (as the real service answers updates and upserts by key).
+ */
+function entityId(ctx: DvContext, table: TableDef, row: Row, target?: Target): string {
+  return `${ctx.base}/${table.entitySetName}(${target?.keyValues ? keyPredicate(table, target.keyValues) : row[table.primaryIdAttribute]})`;
 }
-
-const entityId = (ctx: DvContext, table: TableDef, row: Row) => `${ctx.base}/${table.entitySetName}(${row[table.primaryIdAttribute]})`;
 
 // ---------------------------------------------------------------------------------------------
 // Retrieve
@@ -132,23 +133,27 @@ function checkFilter(table: TableDef, expr: FilterExpr): void {
   }
 }
 
-/** The paging cookie: opaque to clients, like the real one; the inner cookie carries our offset. */
+/** The `$skiptoken` cookie: opaque to clients, like the real one; its inner cookie also carries our offset. */
 function skipToken(table: TableDef, page: number, offset: number, rows: Row[]): string {
   const pk = table.primaryIdAttribute;
-  const inner = `<cookie page="${page}" offset="${offset}"><${pk} last="{${String(rows[rows.length - 1]?.[pk]).toUpperCase()}}" first="{${String(rows[0]?.[pk]).toUpperCase()}}" /></cookie>`;
-  return `<cookie pagenumber="${page + 1}" pagingcookie="${encodeURIComponent(encodeURIComponent(inner))}" istracking="False" />`;
+  const id = (row: Row) => cookieGuid(row[pk] as string);
+  return outerCookie(page + 1, innerCookie(page, [{ name: pk, last: id(rows[rows.length - 1]), first: id(rows[0]) }], { offset: String(offset) }));
 }
 
 function offsetFromSkipToken(token: string): { page: number; offset: number } {
-  const paging = token.match(/pagingcookie="([^"]*)"/)?.[1];
-  const inner = paging === undefined ? undefined : decode(decode(paging));
-  const page = inner?.match(/page="(\d+)"/)?.[1];
-  const offset = inner?.match(/offset="(\d+)"/)?.[1];
-  if (page === undefined || offset === undefined) throw badRequest("The $skiptoken value is not a valid paging cookie.");
-  return { page: Number(page), offset: Number(offset) };
+  const cookie = parseInnerCookie(innerOfOuter(token));
+  const offset = cookie?.extra.offset;
+  if (!cookie || offset === undefined || !/^\d+$/.test(offset)) throw badRequest("The $skiptoken value is not a valid paging cookie.");
+  return { page: cookie.page, offset: Number(offset) };
 }
 
 function retrieveMultiple(ctx: DvContext, table: TableDef): EmuResponse {
+  const fetchXml = ctx.query.get("fetchXml");
+  if (fetchXml !== undefined) {
+    const other = [...ctx.query.keys()].find((name) => name.startsWith("$") && name !== "$count");
+    if (other) throw badRequest(`The query option '${other}' can't be used together with fetchXml.`);
+    return retrieveByFetchXml(ctx, table, fetchXml);
+  }
   for (const name of ctx.query.keys()) {
     if (name === "$skip") throw badRequest("The query parameter $skip is not supported");
     if (UNIMPLEMENTED_OPTIONS.has(name)) throw notImplemented(`The query option '${name}'`);
@@ -156,19 +161,17 @@ function retrieveMultiple(ctx: DvContext, table: TableDef): EmuResponse {
   }
   const q = ctx.query;
   const projection: Projection = parseProjection(table, q.get("$select"), q.get("$expand"));
-  let rows = ctx.core.store.all(table);
   const filterText = q.get("$filter");
-  if (filterText !== undefined) {
-    const expr = parseFilter(filterText);
-    checkFilter(table, expr);
-    rows = rows.filter((r) => evaluateFilter(expr, (p) => r[p]));
-  }
+  const filter = filterText === undefined ? undefined : parseFilter(filterText);
+  if (filter) checkFilter(table, filter);
   const orderText = q.get("$orderby");
-  if (orderText !== undefined) {
-    const order = parseOrderBy(orderText);
-    for (const o of order) if (!columnByProperty(table, o.property)) throw unknownProperty(table, o.property);
-    rows = sortRows(rows, order, (r, p) => r[p]);
-  }
+  const order = orderText === undefined ? [] : parseOrderBy(orderText);
+  for (const o of order) if (!columnByProperty(table, o.property)) throw unknownProperty(table, o.property);
+  // Filtered and sorted once per query while no row changes, not again for every page.
+  const rows = ctx.core.queries.get(`odata\n${table.logicalName}\n${filterText ?? ""}\n${orderText ?? ""}`, () => {
+    const all = ctx.core.store.all(table);
+    return sortRows(filter ? all.filter((r) => evaluateFilter(filter, (p) => r[p])) : all, order, (r, p) => r[p]);
+  });
   const countText = q.get("$count");
   if (countText !== undefined && countText !== "true" && countText !== "false") {
     throw badRequest(`'${countText}' is not a valid count option.`);
@@ -186,8 +189,15 @@ function retrieveMultiple(ctx: DvContext, table: TableDef): EmuResponse {
   const more = top === undefined && offset + pageSize < rows.length;
 
   const fmt = formatter(ctx);
+  const wants = annotationFilter(ctx.prefer.includeAnnotations) ?? (() => false);
   const body: Record<string, unknown> = { "@odata.context": `${ctx.base}/$metadata#${contextPath(table, projection)}` };
-  if (countText === "true") body["@odata.count"] = Math.min(rows.length, MAX_PAGE_SIZE);
+  // The count stops at 5,000; the annotations tell whether there are more (-1 without $count=true).
+  const count = countText === "true" ? Math.min(rows.length, MAX_PAGE_SIZE) : -1;
+  if (countText === "true") body["@odata.count"] = count;
+  if (wants("Microsoft.Dynamics.CRM.totalrecordcount")) body["@Microsoft.Dynamics.CRM.totalrecordcount"] = count;
+  if (wants("Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded")) {
+    body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"] = countText === "true" && rows.length > MAX_PAGE_SIZE;
+  }
   body.value = pageRows.map((r) => fmt.format(table, r, projection));
   if (more) {
     const keep = ctx.req.query.split("&").filter((p) => p && !/^(\$|%24)skiptoken=/i.test(p));
@@ -198,7 +208,7 @@ function retrieveMultiple(ctx: DvContext, table: TableDef): EmuResponse {
 }
 
 function countRows(ctx: DvContext, table: TableDef): EmuResponse {
-  const n = Math.min(ctx.core.store.all(table).length, MAX_PAGE_SIZE);
+  const n = Math.min(ctx.core.store.count(table), MAX_PAGE_SIZE);
   return { status: 200, headers: { "Content-Type": "text/plain; charset=utf-8" }, body: String(n) };
 }
 
@@ -206,8 +216,8 @@ function countRows(ctx: DvContext, table: TableDef): EmuResponse {
 // Writes
 
 /** 204 + OData-EntityId, or the row itself when `Prefer: return=representation` was sent. */
-function writeResponse(ctx: DvContext, table: TableDef, row: Row, projection: Projection, representationStatus: 200 | 201): EmuResponse {
-  if (!ctx.prefer.returnRepresentation) return noContent({ "OData-EntityId": entityId(ctx, table, row) });
+function writeResponse(ctx: DvContext, table: TableDef, row: Row, projection: Projection, representationStatus: 200 | 201, target?: Target): EmuResponse {
+  if (!ctx.prefer.returnRepresentation) return noContent({ "OData-EntityId": entityId(ctx, table, row, target) });
   const body = {
     "@odata.context": `${ctx.base}/$metadata#${contextPath(table, projection)}/$entity`,
     ...formatter(ctx).format(table, row, projection),
@@ -244,7 +254,7 @@ function update(ctx: DvContext, target: Target): EmuResponse {
 
   if (existing) {
     const row = store.update(table, existing, values);
-    return writeResponse(ctx, table, row, projection, 200);
+    return writeResponse(ctx, table, row, projection, 200, target);
   }
   // Upsert: create the row under the id or key values of the URL.
   const bodyId = values[table.primaryIdAttribute] as string | null | undefined;
@@ -253,8 +263,9 @@ function update(ctx: DvContext, target: Target): EmuResponse {
   }
   const id = target.id ?? bodyId ?? newGuid();
   if (store.get(table, id)) throw duplicateRecord();
-  const row = store.insert(table, id, { ...values, ...target.keyValues });
-  return writeResponse(ctx, table, row, projection, 201);
+  // Key values in the body win over the URL's (and may then collide with another row: 412).
+  const row = store.insert(table, id, { ...target.keyValues, ...values });
+  return writeResponse(ctx, table, row, projection, 201, target);
 }
 
 function remove(ctx: DvContext, target: Target): EmuResponse {

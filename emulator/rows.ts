@@ -43,6 +43,21 @@ export function resolveTarget(store: Store, table: TableDef, args: string): Targ
   return { table, byKey: true, keyValues, row: store.findByKey(table, key, keyValues) };
 }
 
+/**
+ * Alternate-key values as a key predicate, `dv_serialnumber='SN-1'` or `firstname='Jo',emailaddress1='j@x'`:
+ * text quoted (quotes doubled), numbers, booleans and ids bare. Characters a header can't carry are
+ * percent-encoded.
+ */
+export function keyPredicate(table: TableDef, keyValues: Row): string {
+  return Object.entries(keyValues)
+    .map(([name, v]) => {
+      const column = columnByProperty(table, name)!;
+      const text = column.type === "String" || column.type === "Memo" ? `'${String(v).replace(/'/g, "''")}'` : String(v);
+      return `${name}=${text.replace(/[^\x20-\x7e]/gu, (ch) => encodeURIComponent(ch))}`;
+    })
+    .join(",");
+}
+
 export const notFound = (t: Target): DataverseError => (t.byKey ? notFoundByKey(t.table) : notFoundById(t.table, t.id!));
 
 /**

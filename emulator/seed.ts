@@ -1,7 +1,7 @@
 // The rows every start (and every reset) begins with, and seeding rows through the control API.
 import { payloadValues } from "./rows";
 import type { Store } from "./store";
-import { propertyName, tableByLogicalName, tableBySet, type TableDef } from "./tables";
+import { columnByProperty, propertyName, tableByLogicalName, tableBySet, type TableDef } from "./tables";
 import type { Row } from "./values";
 import { isGuid, newGuid } from "./util";
 
@@ -111,24 +111,56 @@ export function seedTable(name: string): TableDef | undefined {
  * whose id exists replaces that row. Lookups may be given as `_x_value` or `nav@odata.bind`.
  */
 export function seedRows(store: Store, table: TableDef, rows: ReadonlyArray<Record<string, unknown>>): string[] {
-  return rows.map((input) => {
-    const rawId = input[table.primaryIdAttribute];
-    if (rawId !== undefined && (typeof rawId !== "string" || !isGuid(rawId))) {
-      throw new Error(`'${table.primaryIdAttribute}' must be a GUID`);
+  return rows.map((input) => seedRow(store, table, input));
+}
+
+function seedRow(store: Store, table: TableDef, input: Record<string, unknown>): string {
+  const rawId = input[table.primaryIdAttribute];
+  if (rawId !== undefined && (typeof rawId !== "string" || !isGuid(rawId))) {
+    throw new Error(`'${table.primaryIdAttribute}' must be a GUID`);
+  }
+  const id = (rawId as string | undefined)?.toLowerCase() ?? newGuid();
+  const { values, times } = payloadValues(store, table, input, true);
+  const existing = store.get(table, id);
+  if (existing) {
+    // Replace in place (keeps the row's position and the lookups pointing at it).
+    const blank: Row = {};
+    for (const c of table.columns) if (!c.readOnly || c.type === "Lookup") blank[propertyName(c)] = null;
+    store.update(table, existing, { ...blank, ...values }, times);
+  } else {
+    store.insert(table, id, values, times);
+  }
+  return id;
+}
+
+/** Most rows a generated seed makes at once. */
+const MAX_GENERATED_ROWS = 1_000_000;
+
+const NUMERIC_TYPES = new Set(["Integer", "BigInt", "Picklist", "Money", "Decimal"]);
+
+/**
+ * Makes `count` new rows from `template`: in text values `{n}` becomes the row number (1 to count)
+ * and `{n%K}` the row number modulo K; for a number column the result is a number
+ * (`"dv_batterylevel": "{n%101}"`). Other values are copied as they are. Returns the ids in order.
+ */
+export function seedGenerated(store: Store, table: TableDef, count: number, template: Record<string, unknown>): string[] {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_GENERATED_ROWS) throw new Error(`'count' must be an integer from 1 to ${MAX_GENERATED_ROWS}`);
+  if (typeof template !== "object" || template === null || Array.isArray(template)) throw new Error("'template' must be an object of column values");
+  if (table.primaryIdAttribute in template) throw new Error(`a template can't set the primary key '${table.primaryIdAttribute}' (each row gets a new one)`);
+  const entries = Object.entries(template).map(([key, value]) => ({ key, value, numeric: NUMERIC_TYPES.has(columnByProperty(table, key)?.type ?? "") }));
+  const ids: string[] = [];
+  for (let n = 1; n <= count; n++) {
+    const row: Record<string, unknown> = {};
+    for (const { key, value, numeric } of entries) {
+      if (typeof value !== "string") row[key] = value;
+      else {
+        const text = value.replace(/\{n(?:%(\d+))?\}/g, (_m, mod?: string) => String(mod ? n % Number(mod) : n));
+        row[key] = numeric && /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+      }
     }
-    const id = (rawId as string | undefined)?.toLowerCase() ?? newGuid();
-    const { values, times } = payloadValues(store, table, input, true);
-    const existing = store.get(table, id);
-    if (existing) {
-      // Replace in place (keeps the row's position and the lookups pointing at it).
-      const blank: Row = {};
-      for (const c of table.columns) if (!c.readOnly || c.type === "Lookup") blank[propertyName(c)] = null;
-      store.update(table, existing, { ...blank, ...values }, times);
-    } else {
-      store.insert(table, id, values, times);
-    }
-    return id;
-  });
+    ids.push(seedRow(store, table, row));
+  }
+  return ids;
 }
 
 export function seedDefaults(store: Store): void {

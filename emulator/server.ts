@@ -20,7 +20,8 @@ export interface EmuRequest {
 
 export interface EmuResponse {
   status: number;
-  headers?: Record<string, string | number>;
+  /** A list value is sent as one header line per item. */
+  headers?: Record<string, string | number | string[]>;
   body?: string;
 }
 
@@ -63,7 +64,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, r: EmuResponse): void {
   if (res.headersSent || res.destroyed) return;
-  const headers: Record<string, string | number> = { ...r.headers };
+  const headers: Record<string, string | number | string[]> = { ...r.headers };
   const noBody = r.status === 204 || r.status === 304;
   if (!noBody) headers["Content-Length"] = Buffer.byteLength(r.body ?? "");
   res.writeHead(r.status, headers);
@@ -150,6 +151,7 @@ export function pipeline(site: Site, deps: PipelineDeps): (req: IncomingMessage,
         return;
       case "respond":
       case "invalid-json":
+      case "html":
         send(res, site.faultResponse(rule!, req));
         return;
     }
@@ -166,7 +168,8 @@ export interface ServerHandle {
 
 /** An HTTPS server that remembers its connections so close() can cut them. */
 export function createHttpsServer(tls: { key: string; cert: string }, listener: (req: IncomingMessage, res: ServerResponse) => void): ServerHandle {
-  const server = createServer({ key: tls.key, cert: tls.cert }, listener);
+  // Dataverse takes GET URLs up to about 32 KB (long FetchXML queries); Node's default stops at 16 KB.
+  const server = createServer({ key: tls.key, cert: tls.cert, maxHeaderSize: 64 * 1024 }, listener);
   // Longer than typical client idle timeouts, so the client, not the server, ends idle keep-alive sockets.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

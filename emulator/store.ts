@@ -22,7 +22,12 @@ interface TableData {
   rows: Map<string, Row>;
   /** Per alternate key: folded key values → row id. */
   keyIndex: Map<string, Map<string, string>>;
+  /** Per lookup property: referenced id → ids of the rows pointing at it, so a delete finds them at once. */
+  refIndex: Map<string, Map<string, Set<string>>>;
 }
+
+/** Lookup columns that point at a table of the emulator (the ones a delete has to clear). */
+const referencing = (table: TableDef) => table.columns.filter((c) => c.type === "Lookup" && TABLES.some((t) => t.logicalName === c.target));
 
 export interface WriteTimes {
   createdon?: string;
@@ -32,6 +37,8 @@ export interface WriteTimes {
 export class Store {
   private data = new Map<string, TableData>();
   private version = VERSION_BASE;
+  /** Bumped by every change to any table: cached query results are valid for one generation. */
+  generation = 0;
 
   constructor() {
     this.clearAll();
@@ -44,9 +51,11 @@ export class Store {
   }
 
   clear(table: TableDef): void {
+    this.generation++;
     this.data.set(table.logicalName, {
       rows: new Map(),
       keyIndex: new Map(table.alternateKeys.map((k) => [k.name, new Map()])),
+      refIndex: new Map(referencing(table).map((c) => [propertyName(c), new Map()])),
     });
   }
 
@@ -56,6 +65,10 @@ export class Store {
 
   all(table: TableDef): Row[] {
     return [...this.tableData(table).rows.values()];
+  }
+
+  count(table: TableDef): number {
+    return this.tableData(table).rows.size;
   }
 
   get(table: TableDef, id: string): Row | undefined {
@@ -117,14 +130,16 @@ export class Store {
     const data = this.tableData(table);
     const row = data.rows.get(id.toLowerCase());
     if (!row) return;
+    this.generation++;
     this.unindex(table, row);
     data.rows.delete(id.toLowerCase());
     for (const other of TABLES) {
-      for (const c of other.columns.filter((c) => c.type === "Lookup" && c.target === table.logicalName)) {
+      for (const c of referencing(other).filter((c) => c.target === table.logicalName)) {
         const prop = propertyName(c);
-        for (const r of this.all(other).filter((r) => r[prop] === row[table.primaryIdAttribute])) {
-          this.update(other, r, { [prop]: null });
-        }
+        const pointing = this.tableData(other)
+          .refIndex.get(prop)!
+          .get(row[table.primaryIdAttribute] as string);
+        for (const otherId of [...(pointing ?? [])]) this.update(other, this.get(other, otherId)!, { [prop]: null });
       }
     }
   }
@@ -137,6 +152,7 @@ export class Store {
       row._transactioncurrencyid_value = BASE_CURRENCY_ID;
     }
     row.versionnumber = ++this.version;
+    this.generation++;
   }
 
   /** Key index entry; undefined when a key column is empty (such rows never collide). */
@@ -160,19 +176,33 @@ export class Store {
   }
 
   private index(table: TableDef, row: Row): void {
+    const data = this.tableData(table);
+    const id = row[table.primaryIdAttribute] as string;
     for (const key of table.alternateKeys) {
       const k = this.keyString(key, row);
-      if (k !== undefined)
-        this.tableData(table)
-          .keyIndex.get(key.name)!
-          .set(k, row[table.primaryIdAttribute] as string);
+      if (k !== undefined) data.keyIndex.get(key.name)!.set(k, id);
+    }
+    for (const [prop, refs] of data.refIndex) {
+      const target = row[prop];
+      if (typeof target !== "string") continue;
+      let ids = refs.get(target);
+      if (!ids) refs.set(target, (ids = new Set()));
+      ids.add(id);
     }
   }
 
   private unindex(table: TableDef, row: Row): void {
+    const data = this.tableData(table);
     for (const key of table.alternateKeys) {
       const k = this.keyString(key, row);
-      if (k !== undefined) this.tableData(table).keyIndex.get(key.name)!.delete(k);
+      if (k !== undefined) data.keyIndex.get(key.name)!.delete(k);
+    }
+    for (const [prop, refs] of data.refIndex) {
+      const target = row[prop];
+      if (typeof target !== "string") continue;
+      const ids = refs.get(target);
+      ids?.delete(row[table.primaryIdAttribute] as string);
+      if (ids?.size === 0) refs.delete(target);
     }
   }
 }

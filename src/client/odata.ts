@@ -1,4 +1,4 @@
-/** Building Web API paths, query strings and headers, and reading what responses say about rows. */
+/** Building Web API requests: paths, key literals, query strings and headers. (Answers are read in response.ts.) */
 import { isGuid, type AlternateKey, type KeyValue, type RowRef } from "./validate";
 
 export const API_PATH = "/api/data/v9.2/";
@@ -31,12 +31,7 @@ export function rowPath(table: string, ref: RowRef): string {
   return "id" in ref ? `${table}(${ref.id})` : `${table}(${keySegment(ref.key)})`;
 }
 
-export interface QueryOptions {
-  select?: string[];
-  expand?: string;
-}
-
-export function queryString(options: QueryOptions): string {
+export function queryString(options: { select?: string[]; expand?: string }): string {
   const parts: string[] = [];
   if (options.select?.length) parts.push(`$select=${options.select.join(",")}`);
   if (options.expand) parts.push(`$expand=${encodeURIComponent(options.expand)}`);

@@ -45,12 +45,36 @@ describe("PATCH without a condition (upsert)", () => {
     assert.equal((await client.api("GET", MISSING)).json().name, "Upserted");
   });
 
-  it("creates a missing row with the alternate key values of the URL", async () => {
+  it("creates a missing row with the alternate key values of the URL; OData-EntityId in key form", async () => {
     const res = await patch("dv_iotdevices(dv_serialnumber='SN-0099')", { dv_name: "New by key", dv_batterylevel: 50 });
     assert.equal(res.status, 204);
+    assert.equal(res.headers["odata-entityid"], `${emu.dataverseUrl}/api/data/v9.2/dv_iotdevices(dv_serialnumber='SN-0099')`);
     const row = (await client.api("GET", "dv_iotdevices(dv_serialnumber='SN-0099')")).json();
     assert.equal(row.dv_name, "New by key");
-    assert.match(String(res.headers["odata-entityid"]), new RegExp(`dv_iotdevices\\(${row.dv_iotdeviceid}\\)$`));
+  });
+
+  it("answers an update by key with OData-EntityId in key form (normalized), by id in id form", async () => {
+    let res = await patch("dv_iotdevices(dv_serialnumber%3D'SN-0001')", { dv_batterylevel: 10 });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers["odata-entityid"], `${emu.dataverseUrl}/api/data/v9.2/dv_iotdevices(dv_serialnumber='SN-0001')`);
+    res = await patch("contacts(emailaddress1='yvonne@contoso.example', firstname='Yvonne')", { jobtitle: "CEO" });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers["odata-entityid"], `${emu.dataverseUrl}/api/data/v9.2/contacts(emailaddress1='yvonne@contoso.example',firstname='Yvonne')`);
+    res = await patch("accounts(accountnumber='O''Brien')", { name: "Quote" });
+    assert.equal(res.headers["odata-entityid"], `${emu.dataverseUrl}/api/data/v9.2/accounts(accountnumber='O''Brien')`);
+    res = await patch(`dv_iotdevices(${SEED_IDS.boilerDevice})`, { dv_batterylevel: 11 });
+    assert.equal(res.headers["odata-entityid"], `${emu.dataverseUrl}/api/data/v9.2/dv_iotdevices(${SEED_IDS.boilerDevice})`);
+    res = await client.api("POST", "dv_iotdevices", { body: { dv_name: "Created", dv_serialnumber: "SN-0100" } });
+    assert.match(String(res.headers["odata-entityid"]), /dv_iotdevices\([0-9a-f-]{36}\)$/, "a create keeps the id form");
+  });
+
+  it("an upsert by key uses the body's key value over the URL's (412 when that collides)", async () => {
+    let res = await patch("dv_iotdevices(dv_serialnumber='SN-0200')", { dv_name: "Moved", dv_serialnumber: "SN-0201" });
+    assert.equal(res.status, 204);
+    assert.equal((await client.api("GET", "dv_iotdevices(dv_serialnumber='SN-0201')")).json().dv_name, "Moved");
+    assert.equal((await client.api("GET", "dv_iotdevices(dv_serialnumber='SN-0200')")).status, 404);
+    res = await patch("dv_iotdevices(dv_serialnumber='SN-0202')", { dv_name: "Clash", dv_serialnumber: "SN-0001" });
+    assertError(res, 412, "0x80040237");
   });
 
   it("return=representation: 200 for an update, 201 for a create", async () => {
@@ -127,6 +151,29 @@ describe('PATCH with If-Match: W/"<etag>" (optimistic concurrency)', () => {
 });
 
 describe("DELETE", () => {
+  it("If-Match: a current etag deletes, a stale one is 412 0x80060882 (row kept), a missing row 404", async () => {
+    const path = `dv_iotdevices(${SEED_IDS.boilerDevice})`;
+    const stale = await etagOf(path);
+    await patch(path, { dv_batterylevel: 1 });
+    assertError(
+      await client.api("DELETE", path, { headers: { "If-Match": stale } }),
+      412,
+      "0x80060882",
+      "The version of the existing record doesn't match the RowVersion property provided.",
+    );
+    assert.equal((await client.api("GET", path)).status, 200, "a refused delete keeps the row");
+    assert.equal((await client.api("DELETE", path, { headers: { "If-Match": await etagOf(path) } })).status, 204);
+    assertError(await client.api("DELETE", path, { headers: { "If-Match": stale } }), 404, "0x80040217");
+    assertError(await client.api("DELETE", "dv_iotdevices(dv_serialnumber='SN-0001')", { headers: { "If-Match": "*" } }), 404, "0x80048d02");
+  });
+
+  it("If-Match by alternate key: * and the current etag delete", async () => {
+    assert.equal((await client.api("DELETE", "accounts(accountnumber='ACC-002')", { headers: { "If-Match": "*" } })).status, 204);
+    const etag = await etagOf("dv_iotdevices(dv_serialnumber='SN-0001')");
+    assert.equal((await client.api("DELETE", "dv_iotdevices(dv_serialnumber='SN-0001')", { headers: { "If-Match": etag } })).status, 204);
+    assert.equal(emu.control.rows("dv_iotdevices").length, 0);
+  });
+
   it("204, then 404 the second time", async () => {
     const res = await client.api("DELETE", `dv_iotdevices(${SEED_IDS.boilerDevice})`);
     assert.equal(res.status, 204);

@@ -35,6 +35,53 @@ describe("control API over HTTPS", () => {
     assert.deepEqual(await client.control("GET", "rows/dv_iotdevices"), []);
   });
 
+  it("generates rows from a template: {n} is the row number, {n%K} its remainder, numbers for number columns", async () => {
+    const res = await client.control("POST", "seed", {
+      table: "dv_iotdevice",
+      count: 3,
+      template: {
+        dv_name: "Device {n}",
+        dv_serialnumber: "GEN-{n}",
+        dv_batterylevel: "{n%2}",
+        dv_temperature: 20.5,
+        _dv_accountid_value: SEED_IDS.fabrikamAccount,
+      },
+    });
+    assert.equal(res.count, 3);
+    assert.match(res.firstId, GUID_RE);
+    const rows = (await client.control("GET", "rows/dv_iotdevices")).slice(1);
+    assert.deepEqual(
+      rows.map((r: any) => [r.dv_name, r.dv_serialnumber, r.dv_batterylevel, r.dv_temperature, r._dv_accountid_value]),
+      [
+        ["Device 1", "GEN-1", 1, 20.5, SEED_IDS.fabrikamAccount],
+        ["Device 2", "GEN-2", 0, 20.5, SEED_IDS.fabrikamAccount],
+        ["Device 3", "GEN-3", 1, 20.5, SEED_IDS.fabrikamAccount],
+      ],
+    );
+    assert.equal(rows[0].dv_iotdeviceid, res.firstId);
+    assert.equal(rows[2].dv_iotdeviceid, res.lastId);
+    await assert.rejects(client.control("POST", "seed", { table: "dv_iotdevices", count: 0, template: {} }), /400.*'count' must be an integer/);
+    await assert.rejects(client.control("POST", "seed", { table: "dv_iotdevices", count: 2, template: { dv_serialnumber: "SAME" } }), /412.*Serial Number/);
+    await assert.rejects(
+      client.control("POST", "seed", { table: "dv_iotdevices", count: 1, template: { dv_iotdeviceid: "x" } }),
+      /400.*can't set the primary key/,
+    );
+  });
+
+  it("deletes a row among many quickly, clearing the lookups that point at it", async () => {
+    await client.control("POST", "seed", {
+      table: "dv_iotdevices",
+      count: 20_000,
+      template: { dv_name: "D{n}", _dv_accountid_value: SEED_IDS.contosoAccount },
+    });
+    const started = Date.now();
+    assert.equal((await client.api("DELETE", `accounts(${SEED_IDS.fabrikamAccount})`)).status, 204);
+    assert.ok(Date.now() - started < 1000, `delete took ${Date.now() - started} ms`);
+    assert.equal((await client.api("DELETE", `accounts(${SEED_IDS.contosoAccount})`)).status, 204);
+    const pointing = (await client.control("GET", "rows/dv_iotdevices")).filter((r: any) => r._dv_accountid_value !== null);
+    assert.equal(pointing.length, 0);
+  });
+
   it("rejects bad control input with a clear 4xx", async () => {
     await assert.rejects(client.control("POST", "seed", { table: "nope", rows: [] }), /404.*unknown table 'nope'/);
     await assert.rejects(client.control("POST", "seed", { table: "accounts", rows: [{ bogus: 1 }] }), /400.*'bogus' does not exist/);

@@ -74,8 +74,13 @@ describe("service headers and WhoAmI", () => {
     let res = await client.api("GET", "WhoAmI", { headers: {} });
     assert.equal(res.headers["odata-version"], "4.0");
     assert.equal(res.headers["content-type"], JSON_TYPE);
-    assert.match(String(res.headers["x-ms-service-request-id"]), GUID_RE);
-    assert.equal(res.headers.req_id, res.headers["x-ms-service-request-id"]);
+    // Like the real service: two x-ms-service-request-id lines with different ids, REQ_ID the second.
+    const requestIds = res.rawHeaders.filter((_v, i) => i % 2 === 1 && res.rawHeaders[i - 1].toLowerCase() === "x-ms-service-request-id");
+    assert.equal(requestIds.length, 2);
+    for (const id of requestIds) assert.match(id, GUID_RE);
+    assert.notEqual(requestIds[0], requestIds[1]);
+    assert.equal(res.headers["x-ms-service-request-id"], requestIds.join(", "), "HTTP clients join the two lines");
+    assert.equal(res.headers.req_id, requestIds[1]);
     assert.match(String(res.headers["x-ms-ratelimit-burst-remaining-xrm-requests"]), /^\d+$/);
     assert.equal(res.headers["x-ms-dop-hint"], undefined);
     emu.control.setConfig({ dopHint: 8 });
@@ -331,6 +336,41 @@ describe("retrieve multiple", () => {
     assert.deepEqual(names, ["Boiler room sensor", "Sensor B", "Sensor C", "Sensor D", "Sensor E"]);
   });
 
+  it("total-count annotations: the count with $count=true, -1 without", async () => {
+    const prefer = { Prefer: 'odata.include-annotations="Microsoft.Dynamics.CRM.totalrecordcount,Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"' };
+    let body = (await client.api("GET", "dv_iotdevices?$select=dv_name&$count=true", { headers: prefer })).json();
+    assert.deepEqual(Object.keys(body).slice(0, 4), [
+      "@odata.context",
+      "@odata.count",
+      "@Microsoft.Dynamics.CRM.totalrecordcount",
+      "@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded",
+    ]);
+    assert.equal(body["@odata.count"], 5);
+    assert.equal(body["@Microsoft.Dynamics.CRM.totalrecordcount"], 5);
+    assert.equal(body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"], false);
+    body = (await client.api("GET", "dv_iotdevices?$select=dv_name", { headers: { Prefer: 'odata.include-annotations="*"' } })).json();
+    assert.equal(body["@odata.count"], undefined);
+    assert.equal(body["@Microsoft.Dynamics.CRM.totalrecordcount"], -1);
+    assert.equal(body["@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"], false);
+    body = (await client.api("GET", "dv_iotdevices?$select=dv_name&$count=true")).json();
+    assert.equal(body["@Microsoft.Dynamics.CRM.totalrecordcount"], undefined, "only when asked for");
+  });
+
+  it("a page stays right when rows change between requests (no stale cached result)", async () => {
+    const first = (await client.api("GET", "dv_iotdevices?$select=dv_name&$filter=dv_batterylevel gt 10&$orderby=dv_name")).json().value;
+    assert.deepEqual(
+      first.map((r: any) => r.dv_name),
+      ["Boiler room sensor", "Sensor B", "Sensor C", "Sensor D"],
+    );
+    await client.api("PATCH", "dv_iotdevices(dv_serialnumber='SN-0003')", { body: { dv_batterylevel: 1 } });
+    await client.api("POST", "dv_iotdevices", { body: { dv_name: "Sensor A", dv_batterylevel: 50 } });
+    const second = (await client.api("GET", "dv_iotdevices?$select=dv_name&$filter=dv_batterylevel gt 10&$orderby=dv_name")).json().value;
+    assert.deepEqual(
+      second.map((r: any) => r.dv_name),
+      ["Boiler room sensor", "Sensor A", "Sensor B", "Sensor D"],
+    );
+  });
+
   it("$skip is refused like the real service; /$count answers plain text", async () => {
     assertError(await client.api("GET", "accounts?$skip=1"), 400, "0x80060888", /\$skip is not supported/);
     const res = await client.api("GET", "dv_iotdevices/$count");
@@ -359,6 +399,22 @@ describe("EntityDefinitions", () => {
       PrimaryIdAttribute: "dv_iotdeviceid",
       PrimaryNameAttribute: "dv_name",
     });
+  });
+
+  it("resolves a name that is either a logical name or an entity set name in one request", async () => {
+    for (const name of ["account", "accounts", "dv_iotdevice", "dv_iotdevices"]) {
+      const res = await client.api(
+        "GET",
+        `EntityDefinitions?$select=LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute&$filter=EntitySetName eq '${name}' or LogicalName eq '${name}'`,
+      );
+      assert.equal(res.status, 200, res.text);
+      const value = res.json().value;
+      assert.equal(value.length, 1, name);
+      assert.equal(value[0].LogicalName, name.replace(/s$/, ""));
+      assert.equal(value[0].EntitySetName, name.replace(/s?$/, "s"));
+    }
+    const none = await client.api("GET", "EntityDefinitions?$select=LogicalName&$filter=EntitySetName eq 'nope' or LogicalName eq 'nope'");
+    assert.deepEqual(none.json().value, []);
   });
 
   it("addresses one entity by LogicalName, with display names and attributes", async () => {

@@ -126,6 +126,62 @@ describe("fault rules", () => {
     assert.throws(() => res.json(), SyntaxError);
   });
 
+  it("html answers a sign-in page with 200 (or the status given), on both servers, without processing", async () => {
+    emu.control.addFaults([
+      { server: "dataverse", method: "POST", path: "accounts", action: "html", times: 1 },
+      { server: "login", action: "html", status: 302, times: 1 },
+    ]);
+    const token = await client.accessToken().catch((e: Error) => e.message);
+    assert.match(String(token), /token request failed: 302 <!DOCTYPE html>/);
+    const res = await client.api("POST", "accounts", { body: { name: "Behind a proxy" } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers["content-type"], "text/html; charset=utf-8");
+    assert.match(res.text, /^<!DOCTYPE html>[\s\S]*<form[\s\S]*password/);
+    assert.equal(emu.control.rows("accounts").filter((r) => r.name === "Behind a proxy").length, 0, "nothing was written");
+  });
+
+  it("answers injected Dataverse errors exactly as given: status, code and message", async () => {
+    const cases = [
+      { status: 400, code: "0x80040265", message: "Plug-in rejected the record: serial numbers must start with SN-." },
+      { status: 500, code: "0x80040333", message: "A record was not created or updated because a duplicate of the current record already exists." },
+      { status: 404, code: "0x80060888", message: "Resource not found for the segment 'x'." },
+    ];
+    for (const c of cases) {
+      emu.control.addFaults({ server: "dataverse", method: "PATCH", path: "dv_iotdevices", times: 1, ...c });
+      const res = await client.api("PATCH", "dv_iotdevices(dv_serialnumber='SN-0001')", { body: { dv_batterylevel: 1 } });
+      assert.equal(res.status, c.status);
+      assert.deepEqual(res.json(), { error: { code: c.code, message: c.message } });
+      assert.match(String(res.headers["content-type"]), /^application\/json/);
+      assert.ok(res.headers.req_id, "injected answers carry the service headers too");
+    }
+    assert.equal((await client.api("GET", "dv_iotdevices(dv_serialnumber='SN-0001')")).json().dv_batterylevel, 87, "nothing was written");
+  });
+
+  it("sign-in errors, injected ones too, carry trace_id and correlation_id", async () => {
+    const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    const wrongSecret = await client.token({
+      grant_type: "client_credentials",
+      client_id: emu.clientId,
+      client_secret: "wrong",
+      scope: `${emu.dataverseUrl}/.default`,
+    });
+    emu.control.addFaults({ server: "login", status: 503, times: 1 });
+    const injected = await client.token({
+      grant_type: "client_credentials",
+      client_id: emu.clientId,
+      client_secret: emu.clientSecret,
+      scope: `${emu.dataverseUrl}/.default`,
+    });
+    for (const res of [wrongSecret, injected]) {
+      assert.ok(res.status >= 400, res.text);
+      const body = res.json();
+      assert.match(body.trace_id, GUID);
+      assert.match(body.correlation_id, GUID);
+      assert.ok(body.error_description.includes(`Trace ID: ${body.trace_id}`));
+      assert.ok(body.error_description.includes(`Correlation ID: ${body.correlation_id}`));
+    }
+  });
+
   it("latency-only rules slow matching requests and let them through", async () => {
     emu.control.addFaults({ server: "dataverse", path: "WhoAmI", latencyMs: 150 });
     const token = await client.accessToken();

@@ -9,6 +9,8 @@ import { startEmulator, type RunningEmulator } from "../../emulator";
 export interface HttpResult {
   status: number;
   headers: IncomingHttpHeaders;
+  /** Header names and values as sent, one pair per line (repeated headers stay separate). */
+  rawHeaders: string[];
   text: string;
   /** Body parsed as JSON (throws when it is not). */
   json(): any;
@@ -69,6 +71,7 @@ export class Client {
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
+            rawHeaders: res.rawHeaders,
             text,
             json: () => JSON.parse(text),
           }),

@@ -1,20 +1,11 @@
 // Answers the client must read right (as real Dataverse and Entra ID give them), and what a new user
 // tripped over: in a real Node-RED against the emulator, each answer made to happen for real.
-import { after, afterEach, before, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { SEED_IDS, type RunningEmulator } from "../../emulator";
-import { collect, connectionNode, control, credentialsFor, GUID, helper, loadFlow, type Msg, run, startTestEmulator } from "./harness";
+import { SEED_IDS } from "../../emulator";
+import { collect, connectionNode, credentialsFor, GUID, helper, loadFlow, type Msg, run, useTestEmulator } from "./harness";
 
-let emu: RunningEmulator;
-let api: ReturnType<typeof control>;
-
-before(async () => {
-  emu = await startTestEmulator();
-  api = control(emu);
-});
-after(() => emu.close());
-beforeEach(() => api.reset());
-afterEach(() => helper.unload());
+const t = useTestEmulator();
 
 const node = (type: string, extra: Record<string, unknown> = {}) => ({
   id: "n",
@@ -25,7 +16,7 @@ const node = (type: string, extra: Record<string, unknown> = {}) => ({
   wires: [["out"]],
   ...extra,
 });
-const sent = async (method: string) => (await api.requests()).filter((r) => r.server === "dataverse" && r.method === method);
+const sent = async (method: string) => (await t.api.requests()).filter((r) => r.server === "dataverse" && r.method === method);
 
 describe("one request that does not answer never holds other messages longer than its own timeout", () => {
   for (const [what, fault] of [
@@ -34,8 +25,8 @@ describe("one request that does not answer never holds other messages longer tha
   ] as const) {
     it(`20 creates while the next 5 requests (${what}) never answer: all end, sent on or at Catch, within twice the timeout`, async () => {
       const timeoutSeconds = 4;
-      await loadFlow(emu, [node("dataverse-create")], { connection: connectionNode(emu, { timeout: timeoutSeconds }) });
-      await api.addFault(fault);
+      await loadFlow(t.emu, [node("dataverse-create")], { connection: connectionNode(t.emu, { timeout: timeoutSeconds }) });
+      await t.api.addFault(fault);
       const started = Date.now();
       const done = collect(20, 4 * timeoutSeconds * 1000);
       for (let i = 0; i < 20; i++) helper.getNode("n").receive({ seq: i, payload: { name: `hang ${i}` } });
@@ -51,7 +42,7 @@ describe("one request that does not answer never holds other messages longer tha
         assert.equal(kind, "caught");
         assert.match(msg.dataverse.code, /OutcomeUnknown|ECONNABORTED|ETIMEDOUT/, msg.error.message);
       }
-      const rows = (await api.rows("accounts")).filter((r) => String(r.name).startsWith("hang "));
+      const rows = (await t.api.rows("accounts")).filter((r) => String(r.name).startsWith("hang "));
       assert.equal(new Set(rows.map((r) => r.name)).size, rows.length, "no row twice");
     });
   }
@@ -59,8 +50,8 @@ describe("one request that does not answer never holds other messages longer tha
 
 describe("a lost answer after a write that is not safe to repeat", () => {
   it("an etag-conditional update that meets a 502 says it may have been applied, and is not retried", async () => {
-    await loadFlow(emu, [node("dataverse-update")]);
-    await api.addFault({ server: "dataverse", method: "PATCH", status: 502, times: 1 });
+    await loadFlow(t.emu, [node("dataverse-update")]);
+    await t.api.addFault({ server: "dataverse", method: "PATCH", status: 502, times: 1 });
     const { kind, msg } = await run("n", { rowId: SEED_IDS.contosoAccount, etag: 'W/"1"', payload: { name: "x" } });
     assert.equal(kind, "caught");
     assert.deepEqual(
@@ -72,9 +63,9 @@ describe("a lost answer after a write that is not safe to repeat", () => {
   });
 
   it("a create without a client-chosen id (no metadata) that meets a 504 says the same", async () => {
-    await loadFlow(emu, [node("dataverse-create")]);
-    await api.addFault({ server: "dataverse", path: "EntityDefinitions", status: 403, times: 1 });
-    await api.addFault({ server: "dataverse", method: "POST", status: 504, times: 1 });
+    await loadFlow(t.emu, [node("dataverse-create")]);
+    await t.api.addFault({ server: "dataverse", path: "EntityDefinitions", status: 403, times: 1 });
+    await t.api.addFault({ server: "dataverse", method: "POST", status: 504, times: 1 });
     const { kind, msg } = await run("n", { payload: { name: "maybe" } });
     assert.equal(kind, "caught");
     assert.equal(msg.dataverse.code, "OutcomeUnknown");
@@ -85,11 +76,11 @@ describe("a lost answer after a write that is not safe to repeat", () => {
 
 describe("an upsert or update by alternate key", () => {
   it("puts the row's id in msg.rowId, whatever form OData-EntityId takes", async () => {
-    await loadFlow(emu, [node("dataverse-update", { table: "dv_iotdevices", mode: "upsert" })]);
+    await loadFlow(t.emu, [node("dataverse-update", { table: "dv_iotdevices", mode: "upsert" })]);
     const created = await run("n", { rowId: { dv_serialnumber: "SN-KEY-1" }, payload: { dv_name: "by key" } });
     assert.equal(created.kind, "out", created.msg.error?.message);
     assert.match(created.msg.rowId, GUID);
-    const row = (await api.rows("dv_iotdevices")).find((r) => r.dv_serialnumber === "SN-KEY-1")!;
+    const row = (await t.api.rows("dv_iotdevices")).find((r) => r.dv_serialnumber === "SN-KEY-1")!;
     assert.equal(created.msg.rowId, row.dv_iotdeviceid);
     assert.equal(created.msg.payload.dv_name, "by key", "the payload is left alone");
     const updated = await run("n", { rowId: { dv_serialnumber: "SN-KEY-1" }, payload: { dv_batterylevel: 50 } });
@@ -100,8 +91,8 @@ describe("an upsert or update by alternate key", () => {
 
 describe("Dataverse's own words", () => {
   it("a plug-in's rejection leads with the plug-in's text", async () => {
-    await loadFlow(emu, [node("dataverse-create")]);
-    await api.addFault({
+    await loadFlow(t.emu, [node("dataverse-create")]);
+    await t.api.addFault({
       server: "dataverse",
       method: "POST",
       status: 400,
@@ -115,8 +106,8 @@ describe("Dataverse's own words", () => {
   });
 
   it("a coded 500 (duplicate detection) is final and sent once; an uncoded 500 is retried", async () => {
-    await loadFlow(emu, [node("dataverse-update")]);
-    await api.addFault({
+    await loadFlow(t.emu, [node("dataverse-update")]);
+    await t.api.addFault({
       server: "dataverse",
       method: "PATCH",
       status: 500,
@@ -129,8 +120,8 @@ describe("Dataverse's own words", () => {
     assert.equal(coded.msg.dataverse.retryable, false);
     assert.match(coded.msg.error.message, /duplicate of the current record/);
     assert.equal((await sent("PATCH")).length, 1);
-    await api.clearRequests();
-    await api.addFault({ server: "dataverse", method: "PATCH", status: 500, code: "", message: "", times: 1 });
+    await t.api.clearRequests();
+    await t.api.addFault({ server: "dataverse", method: "PATCH", status: 500, code: "", message: "", times: 1 });
     const uncoded = await run("n", { rowId: SEED_IDS.contosoAccount, payload: { name: "again" } });
     assert.equal(uncoded.kind, "out", uncoded.msg.error?.message);
     assert.deepEqual(
@@ -140,8 +131,8 @@ describe("Dataverse's own words", () => {
   });
 
   it("a 404 'Resource not found for the segment' with code 0x80060888 says the table does not exist", async () => {
-    await loadFlow(emu, [node("dataverse-retrieve")]);
-    await api.addFault({
+    await loadFlow(t.emu, [node("dataverse-retrieve")]);
+    await t.api.addFault({
       server: "dataverse",
       method: "GET",
       path: "accounts(",
@@ -155,8 +146,8 @@ describe("Dataverse's own words", () => {
   });
 
   it("a 200 that is not JSON (a proxy's page) is an error, not a WhoAmI of 'undefined'", async () => {
-    await loadFlow(emu, [node("dataverse-whoami")]);
-    await api.addFault({ server: "dataverse", path: "WhoAmI", action: "invalid-json", status: 200, times: 1 });
+    await loadFlow(t.emu, [node("dataverse-whoami")]);
+    await t.api.addFault({ server: "dataverse", path: "WhoAmI", action: "invalid-json", status: 200, times: 1 });
     const { kind, msg } = await run("n", {});
     assert.equal(kind, "caught");
     assert.equal(msg.dataverse.code, "InvalidResponse");
@@ -164,7 +155,7 @@ describe("Dataverse's own words", () => {
   });
 
   it("a sign-in failure carries the token endpoint's trace id and correlation id", async () => {
-    await loadFlow(emu, [node("dataverse-whoami")], { credentials: credentialsFor(emu, { clientSecret: "wrong" }) });
+    await loadFlow(t.emu, [node("dataverse-whoami")], { credentials: credentialsFor(t.emu, { clientSecret: "wrong" }) });
     const { msg } = await run("n", {});
     assert.equal(msg.dataverse.code, "AADSTS7000215");
     assert.match(msg.dataverse.requestId, GUID);
@@ -172,7 +163,7 @@ describe("Dataverse's own words", () => {
   });
 
   it("a create whose lookup points at a missing row names the lookup and its table", async () => {
-    await loadFlow(emu, [node("dataverse-create", { table: "contacts" })]);
+    await loadFlow(t.emu, [node("dataverse-create", { table: "contacts" })]);
     const missing = "a1b2c3d4-0009-4a00-8a00-00000000beef";
     const { msg } = await run("n", { payload: { lastname: "Orphan", "parentcustomerid_account@odata.bind": `/accounts(${missing})` } });
     assert.equal(msg.dataverse.status, 404);
@@ -183,13 +174,13 @@ describe("Dataverse's own words", () => {
 
 describe("status after a service protection pause", () => {
   it("each node gets its own status back; a busy node shows how many messages wait", async () => {
-    await api.setConfig({ latencyMs: 30 });
-    await loadFlow(emu, [node("dataverse-create", { id: "a" }), node("dataverse-retrieve", { id: "b" })], {
-      connection: connectionNode(emu, { concurrency: 1 }),
+    await t.api.setConfig({ latencyMs: 30 });
+    await loadFlow(t.emu, [node("dataverse-create", { id: "a" }), node("dataverse-retrieve", { id: "b" })], {
+      connection: connectionNode(t.emu, { concurrency: 1 }),
     });
     const failed = await run("b", { rowId: "00000000-0000-0000-0000-00000000dead" });
     assert.equal(failed.kind, "caught");
-    await api.addFault({ server: "dataverse", method: "POST", status: 429, retryAfter: 2, times: 1 });
+    await t.api.addFault({ server: "dataverse", method: "POST", status: 429, retryAfter: 2, times: 1 });
     const done = collect(60, 60_000);
     for (let i = 0; i < 60; i++) helper.getNode("a").receive({ seq: i, payload: { name: `s ${i}` } });
     const outcomes = await done;

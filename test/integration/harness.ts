@@ -4,6 +4,7 @@
  * user trusts a private CA: NODE_EXTRA_CA_CERTS, set by scripts/test.ts before this process started.
  */
 import https from "node:https";
+import { after, afterEach, before, beforeEach } from "node:test";
 import helper from "node-red-node-test-helper";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { nodeRedMain, nodeRedRequire } from "../node-red";
@@ -14,6 +15,7 @@ export { helper };
 export const nodes = [
   nodeRedRequire("@node-red/nodes/core/function/15-change.js"),
   nodeRedRequire("@node-red/nodes/core/function/10-function.js"),
+  nodeRedRequire("@node-red/nodes/core/sequence/17-split.js"),
   require("../../nodes/dataverse-connection.js"),
   require("../../nodes/dataverse-whoami.js"),
   require("../../nodes/dataverse-retrieve.js"),
@@ -146,4 +148,20 @@ export function control(emu: RunningEmulator) {
     addFault: (fault: Record<string, unknown>) => call("POST", "faults", fault),
     clearFaults: () => call("DELETE", "faults"),
   };
+}
+
+/**
+ * For a test file: the emulator started once, reset before each test, the flow unloaded after each.
+ * Read `emu` and `api` inside tests (they exist once the file's `before` has run).
+ */
+export function useTestEmulator(): { readonly emu: RunningEmulator; readonly api: ReturnType<typeof control> } {
+  const state = {} as { emu: RunningEmulator; api: ReturnType<typeof control> };
+  before(async () => {
+    state.emu = await startTestEmulator();
+    state.api = control(state.emu);
+  });
+  after(() => state.emu.close());
+  beforeEach(() => state.api.reset());
+  afterEach(() => helper.unload());
+  return state;
 }
