@@ -1,8 +1,9 @@
 /**
  * Editor code shared by the node-red-contrib-dataverse dialogs: field validators, the TypedInput
  * setup, table and column suggestions, the query dialog's FetchXML editor, and the connection
- * dialog's Advanced section and Test connection button. Node-RED serves it at resources/node-red-contrib-dataverse/dataverse-editor.js;
- * every node's .html loads it, so it defines window.DataverseEditor only once.
+ * dialog's Advanced section and Test connection button. Node-RED serves it at
+ * resources/node-red-contrib-dataverse/dataverse-editor.js; every node's .html loads it, so it
+ * defines window.DataverseEditor only once.
  *
  * Its texts are in the connection's catalogue (locales/<lang>/dataverse-connection.json), under
  * "errors" and "editor".
