@@ -105,10 +105,10 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
       assert.equal(icon.status, 200);
       assert.match(icon.headers.get("content-type") ?? "", /svg/);
     }
-    await page
-      .locator(".red-ui-palette-category")
-      .filter({ has: page.locator('[data-palette-type="dataverse-create"]') })
-      .screenshot({ path: path.join(shots, "palette.png") });
+    const category = page.locator(".red-ui-palette-category").filter({ has: page.locator('[data-palette-type="dataverse-create"]') });
+    await category.evaluate((element) => element.scrollIntoView({ block: "start" }));
+    await page.waitForTimeout(300); // the palette's filter animation
+    await category.screenshot({ path: path.join(shots, "palette.png") });
     assert.deepEqual(pageErrors, []);
   });
 
