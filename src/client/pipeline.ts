@@ -29,61 +29,65 @@ export class RequestPipeline {
 
   /** Resolves with a 2xx answer, or rejects with a DataverseError a flow builder can act on. */
   send(req: ApiRequest, signal?: AbortSignal): Promise<ApiResponse> {
-    let lostAnswer = false; // an earlier attempt may have reached Dataverse without us seeing the answer
+    const state = { lostAnswer: false }; // an earlier attempt may have reached Dataverse without us seeing the answer
+    return this.options.scheduler.run<ApiResponse>((abort) => this.attempt(req, state, abort), signal, { maxRetries: req.maxRetries, urgent: req.urgent });
+  }
+
+  private async attempt(req: ApiRequest, state: { lostAnswer: boolean }, abort: AbortSignal): Promise<AttemptOutcome<ApiResponse>> {
     const { scheduler, tokens } = this.options;
-    return scheduler.run<ApiResponse>(
-      async (abort): Promise<AttemptOutcome<ApiResponse>> => {
-        let token: string;
-        try {
-          token = await tokens.getToken();
-        } catch (err) {
-          const error = asDataverseError(err);
-          if (error.retryable) return { transient: error };
-          throw error;
-        }
-        let res: ApiResponse;
-        try {
-          res = await this.exchange(req, token, abort);
-          if (res.status === 401) {
-            // The token was revoked or expired early: one new token, one more try.
-            tokens.invalidate(token);
-            token = await tokens.getToken();
-            res = await this.exchange(req, token, abort);
-          }
-        } catch (err) {
-          const error = asDataverseError(err);
-          const verdict = classify({ networkCode: error.code, retryable: error.retryable }, req.idempotent);
-          if (verdict.kind === "ambiguous") throw outcomeUnknown(error);
-          if (verdict.kind !== "transient") throw error;
-          lostAnswer ||= verdict.reached;
-          return { transient: error };
-        }
-        const hint = Number(res.headers["x-ms-dop-hint"]);
-        if (hint) scheduler.setDopHint(hint);
-        if (res.status >= 400 && lostAnswer && req.afterLostAnswer) {
-          const recovered = await req.afterLostAnswer(res, (check) => this.exchange(check, token, abort));
-          if (recovered) return { ok: recovered };
-        }
-        const retryAfter = retryAfterSeconds(res.headers["retry-after"]);
-        const error = res.status < 400 ? undefined : this.errorOf(req, res, retryAfter);
-        const verdict = classify({ status: res.status, code: error?.code }, req.idempotent);
-        switch (verdict.kind) {
-          case "success":
-            return { ok: this.checkBody(req, res) };
-          case "throttled":
-            return { throttled: error!, retryAfterMs: (retryAfter ?? 0) * 1000 };
-          case "transient":
-            lostAnswer ||= verdict.reached;
-            return { transient: error!, retryAfterMs: retryAfter === undefined ? undefined : retryAfter * 1000 };
-          case "ambiguous":
-            throw outcomeUnknown(error!);
-          default:
-            throw error!;
-        }
-      },
-      signal,
-      { maxRetries: req.maxRetries, urgent: req.urgent },
-    );
+    let token = await tokenOrOutcome(tokens);
+    if (typeof token !== "string") return token;
+    let res = await this.exchangeOrOutcome(req, token, state, abort);
+    if ("status" in res && res.status === 401) {
+      // The token was revoked or expired early: one new token, one more try.
+      tokens.invalidate(token);
+      token = await tokenOrOutcome(tokens);
+      if (typeof token !== "string") return token;
+      res = await this.exchangeOrOutcome(req, token, state, abort);
+    }
+    if (!("status" in res)) return res;
+    const hint = Number(res.headers["x-ms-dop-hint"]);
+    if (hint) scheduler.setDopHint(hint);
+    if (res.status >= 400 && state.lostAnswer && req.afterLostAnswer) {
+      const sameToken = token;
+      const recovered = await req.afterLostAnswer(res, (check) => this.exchange(check, sameToken, abort));
+      if (recovered) return { ok: recovered };
+    }
+    const retryAfter = retryAfterSeconds(res.headers["retry-after"]);
+    const error = res.status < 400 ? undefined : this.errorOf(req, res, retryAfter);
+    const verdict = classify({ status: res.status, code: error?.code }, req.idempotent);
+    switch (verdict.kind) {
+      case "success":
+        return { ok: this.checkBody(req, res) };
+      case "throttled":
+        return { throttled: error!, retryAfterMs: (retryAfter ?? 0) * 1000 };
+      case "transient":
+        state.lostAnswer ||= verdict.reached;
+        return { transient: error!, retryAfterMs: retryAfter === undefined ? undefined : retryAfter * 1000 };
+      case "ambiguous":
+        throw outcomeUnknown(error!);
+      default:
+        throw error!;
+    }
+  }
+
+  /** The answer, or what a failure to get one means (throws when it is final). */
+  private async exchangeOrOutcome(
+    req: ApiRequest,
+    token: string,
+    state: { lostAnswer: boolean },
+    abort: AbortSignal,
+  ): Promise<ApiResponse | AttemptOutcome<ApiResponse>> {
+    try {
+      return await this.exchange(req, token, abort);
+    } catch (err) {
+      const error = asDataverseError(err);
+      const verdict = classify({ networkCode: error.code, retryable: error.retryable }, req.idempotent);
+      if (verdict.kind === "ambiguous") throw outcomeUnknown(error);
+      if (verdict.kind !== "transient") throw error;
+      state.lostAnswer ||= verdict.reached;
+      return { transient: error };
+    }
   }
 
   private errorOf(req: ApiRequest, res: ApiResponse, retryAfter: number | undefined): DataverseError {
@@ -133,6 +137,17 @@ export class RequestPipeline {
     }
     const data = req.expect === "binary" && response.status < 400 ? Buffer.from(response.data as ArrayBuffer) : response.data;
     return { status: response.status, headers: flattenHeaders(response.headers), body: data };
+  }
+}
+
+/** A token, or a sign-in failure as the attempt's outcome: nothing was sent, so a temporary one is retried. */
+async function tokenOrOutcome(tokens: TokenProvider): Promise<string | AttemptOutcome<ApiResponse>> {
+  try {
+    return await tokens.getToken();
+  } catch (err) {
+    const error = asDataverseError(err);
+    if (error.retryable) return { transient: error };
+    throw error;
   }
 }
 
