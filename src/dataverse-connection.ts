@@ -20,6 +20,8 @@ interface ConnectionConfig extends NodeDef {
   maxThrottleWait?: number | string;
   maxRetries?: number | string;
   timeout?: number | string;
+  bulk?: string;
+  bulkSize?: number | string;
 }
 
 export = function (RED: NodeAPI): void {
@@ -52,6 +54,8 @@ export = function (RED: NodeAPI): void {
       maxRetries: optionalNumber(config.maxRetries),
       maxThrottleWaitMs: optionalNumber(config.maxThrottleWait, 1000),
       timeoutMs: optionalNumber(config.timeout, 1000),
+      bulk: config.bulk || undefined,
+      bulkSize: optionalNumber(config.bulkSize),
     };
     try {
       settings.tls = tlsOptions(RED, config.tls);

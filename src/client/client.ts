@@ -15,6 +15,7 @@ import { checkQueryOptions, odataQuery, type ODataQuery } from "./operations/que
 import { retrieve, type RetrieveOptions } from "./operations/retrieve";
 import { update, type UpdateOptions } from "./operations/update";
 import { whoAmI, type WhoAmI } from "./operations/whoami";
+import { BulkSizer } from "./bulk";
 import { RequestPipeline } from "./pipeline";
 import type { ApiRequest, ApiResponse, Page } from "./request";
 import type { DataverseResult } from "./response";
@@ -49,6 +50,10 @@ export interface ConnectionSettings {
   maxRetries?: number;
   /** On close, how long requests in flight may take to finish before they are aborted, default 5 s. */
   closeGraceMs?: number;
+  /** auto (default): waiting writes of one kind and table go as one bulk request; off: each alone. */
+  bulk?: string;
+  /** Writes per bulk request at most, 1 to 1,000, default 100. */
+  bulkSize?: number;
 }
 
 export interface ClientHooks {
@@ -78,6 +83,10 @@ export function checkConnectionSettings(settings: Partial<ConnectionSettings>): 
   checkRange("maxRetries", settings.maxRetries, 0, 20, "Retries");
   checkRange("maxThrottleWait", settings.maxThrottleWaitMs, 0, 24 * 3_600_000, "Maximum throttle wait", 1000);
   checkRange("timeout", settings.timeoutMs, 1000, 3_600_000, "Timeout", 1000);
+  if (settings.bulk !== undefined && settings.bulk !== "" && settings.bulk !== "auto" && settings.bulk !== "off") {
+    throw connectionError("bulk", `Bulk writes must be auto or off, not '${settings.bulk}'`);
+  }
+  checkRange("bulkSize", settings.bulkSize, 1, 1000, "Bulk size");
 }
 
 function checkRange(field: string, value: number | undefined, min: number, max: number, label: string, unit = 1): void {
@@ -136,19 +145,22 @@ export class DataverseClient {
       signIn: { clientId, tenant, url: this.environmentUrl, authorityHost: authority.host },
       networkClient: (observer) => msalNetworkClient(this.transport.http, observer),
     });
+    const sizer = new BulkSizer(settings.bulkSize ?? 100);
     this.scheduler = new RequestScheduler({
       concurrency: settings.concurrency ?? 8,
       queueLimit: settings.queueLimit ?? 10_000,
       maxThrottleWaitMs: settings.maxThrottleWaitMs ?? 5 * 60_000,
       maxRetries: settings.maxRetries ?? 5,
       onPause: hooks.onPause,
+      combine: (items, signal) => this.pipeline.combine(items as ApiRequest[], signal, sizer),
+      groupSize: () => sizer.size,
     });
     this.pipeline = new RequestPipeline({ apiBase, clientId, timeoutMs, transport: this.transport, tokens, scheduler: this.scheduler });
     const send = (req: ApiRequest, signal?: AbortSignal): Promise<ApiResponse> =>
       this.closed ? Promise.reject(closedError()) : this.pipeline.send(req, signal);
     // Half the request timeout, so a write that waited on a lookup still ends within twice its timeout.
     this.metadata = new MetadataCache(send, Math.min(MAX_LOOKUP_TIMEOUT_MS, Math.ceil(timeoutMs / 2)));
-    this.context = { send, metadata: this.metadata, apiBase };
+    this.context = { send, metadata: this.metadata, apiBase, bulk: settings.bulk !== "off" };
   }
 
   whoAmI(options: CallOptions = {}): Promise<DataverseResult<WhoAmI>> {

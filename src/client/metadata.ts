@@ -85,6 +85,29 @@ export class MetadataCache {
     return found;
   }
 
+  /** Whether a table supports a bulk message (sdkmessagefilters); false when that cannot be read. */
+  supports(logicalName: string, message: string): Promise<boolean> {
+    return this.cached(
+      `supports:${message}:${logicalName}`,
+      (ok) => (ok ? Number.POSITIVE_INFINITY : RETRY_LOOKUP_AFTER_MS),
+      async () => {
+        try {
+          const res = await this.send({
+            method: "GET",
+            path: `sdkmessagefilters?$select=sdkmessagefilterid&$filter=${encodeURIComponent(`sdkmessageid/name eq '${message}' and primaryobjecttypecode eq '${logicalName}'`)}`,
+            idempotent: true,
+            timeoutMs: this.lookupTimeoutMs,
+            maxRetries: 0,
+            urgent: true,
+          });
+          return valuesOf(res.body).length > 0;
+        } catch {
+          return false;
+        }
+      },
+    );
+  }
+
   /** The environment's tables that have an entity set, by display name. */
   tables(): Promise<TableInfo[]> {
     return this.cached(

@@ -7,7 +7,8 @@ import { classify } from "./classify";
 import { asDataverseError, DataverseError, ErrorCodes, fromDataverseResponse, fromNetworkError, outcomeUnknown } from "./errors";
 import { JSON_CONTENT_TYPE, ODATA_HEADERS, retryAfterSeconds } from "./odata";
 import type { ApiRequest, ApiResponse } from "./request";
-import type { AttemptOutcome, RequestScheduler } from "./scheduler";
+import { combineWrites, type BulkSizer } from "./bulk";
+import type { AttemptOutcome, MemberOutcome, RequestScheduler } from "./scheduler";
 import type { TokenProvider } from "./tokens";
 import { flattenHeaders, type Transport } from "./transport";
 
@@ -30,7 +31,12 @@ export class RequestPipeline {
   /** Resolves with a 2xx answer, or rejects with a DataverseError a flow builder can act on. */
   send(req: ApiRequest, signal?: AbortSignal): Promise<ApiResponse> {
     const state = { lostAnswer: false }; // an earlier attempt may have reached Dataverse without us seeing the answer
-    return this.options.scheduler.run<ApiResponse>((abort) => this.attempt(req, state, abort), signal, { maxRetries: req.maxRetries, urgent: req.urgent });
+    const group = req.bulk ? { key: `${req.bulk.via}:${req.bulk.message}:${req.bulk.set}`, item: req } : undefined;
+    return this.options.scheduler.run<ApiResponse>((abort) => this.attempt(req, state, abort), signal, {
+      maxRetries: req.maxRetries,
+      urgent: req.urgent,
+      group,
+    });
   }
 
   private async attempt(req: ApiRequest, state: { lostAnswer: boolean }, abort: AbortSignal): Promise<AttemptOutcome<ApiResponse>> {
@@ -88,6 +94,31 @@ export class RequestPipeline {
       state.lostAnswer ||= verdict.reached;
       return { transient: error };
     }
+  }
+
+  /** Sends waiting bulk writes as one request (bulk.ts); one outcome per write. */
+  async combine(reqs: ApiRequest[], abort: AbortSignal, sizer: BulkSizer): Promise<MemberOutcome[]> {
+    const { tokens, scheduler } = this.options;
+    let token = await tokenOrOutcome(tokens).catch((err: unknown) => ({ failed: asDataverseError(err) }));
+    if (typeof token !== "string") return reqs.map(() => token as MemberOutcome);
+    const size = reqs.length;
+    const exchange = async (req: ApiRequest): Promise<ApiResponse> => {
+      // A bulk request takes longer the more rows it carries.
+      const timed = { ...req, timeoutMs: Math.round((req.timeoutMs ?? this.options.timeoutMs) * (1 + size / 100)) };
+      let res = await this.exchange(timed, token as string, abort);
+      if (res.status === 401) {
+        tokens.invalidate(token as string);
+        token = await tokens.getToken();
+        res = await this.exchange(timed, token, abort);
+      }
+      const hint = Number(res.headers["x-ms-dop-hint"]);
+      if (hint) scheduler.setDopHint(hint);
+      return res;
+    };
+    return combineWrites(
+      { apiBase: this.options.apiBase, exchange, errorOf: (req, res) => this.errorOf(req, res, retryAfterSeconds(res.headers["retry-after"])), sizer },
+      reqs,
+    );
   }
 
   private errorOf(req: ApiRequest, res: ApiResponse, retryAfter: number | undefined): DataverseError {

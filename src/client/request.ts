@@ -7,6 +7,28 @@ export interface ApiResponse {
   headers: Record<string, string>;
   /** Parsed JSON, text (an HTML page, a count), a Buffer (binary answers), or undefined when empty. */
   body: unknown;
+  /** The request went with others, as one bulk message or $batch of this many. */
+  bulk?: { via: BulkVia; size: number };
+}
+
+export type BulkMessage = "CreateMultiple" | "UpdateMultiple" | "UpsertMultiple";
+export type BulkVia = BulkMessage | "$batch";
+
+/** A write that may go with others of its kind and table, as one bulk message or one $batch. */
+export interface BulkWrite {
+  /** The bulk message, or $batch when the table lacks it. */
+  via: BulkVia;
+  message: BulkMessage;
+  set: string;
+  /** The row as a bulk message's target: @odata.type, and its id or @odata.id. */
+  target: Record<string, unknown>;
+  /** The id this write has, or undefined when it is addressed by alternate key. */
+  id?: string;
+  /** Addressed by alternate key: the key, to learn the row's id after an UpsertMultiple. */
+  key?: Record<string, string | number | boolean>;
+  idColumn: string;
+  /** The id was chosen here, so a row with it that already exists can only be this write's. */
+  generatedId?: boolean;
 }
 
 export interface ApiRequest {
@@ -29,6 +51,8 @@ export interface ApiRequest {
   maxRetries?: number;
   /** Goes to the front of the queue: requests already waiting depend on it. */
   urgent?: boolean;
+  /** May go with other waiting writes of its kind and table (automatic bulk). */
+  bulk?: BulkWrite;
   /**
    * After an attempt whose answer was lost, some error answers mean that attempt succeeded (a create
    * meeting its own id, a delete meeting no row): this returns the answer to use instead, if so.

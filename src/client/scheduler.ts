@@ -20,6 +20,13 @@ export interface SchedulerOptions {
   backoffMaxMs?: number;
   /** Told when the connection pauses (resume time) and resumes (undefined). */
   onPause?: (resumeAt: number | undefined) => void;
+  /**
+   * Sends waiting jobs of one group as one request (bulk writes), answering one outcome per job.
+   * Without it, every job goes alone.
+   */
+  combine?: Combine;
+  /** How many jobs of a group go together at most, now. */
+  groupSize?: () => number;
 }
 
 /** What one attempt of a job came to. Failures that must not be retried are thrown instead. */
@@ -27,15 +34,23 @@ export type AttemptOutcome<T> = { ok: T } | { throttled: DataverseError; retryAf
 
 export type Attempt<T> = (signal: AbortSignal) => Promise<AttemptOutcome<T>>;
 
+/** What one job of a combined request came to: an attempt's outcome, or its own final failure. */
+export type MemberOutcome = AttemptOutcome<unknown> | { failed: DataverseError };
+
+export type Combine = (items: unknown[], signal: AbortSignal) => Promise<MemberOutcome[]>;
+
 export interface RunOptions {
   /** Retries of transient failures for this job, instead of the connection's setting. */
   maxRetries?: number;
   /** Start before the jobs already waiting (they depend on this one). */
   urgent?: boolean;
+  /** Jobs of the same group that wait together may go as one request: `item` is what combine() gets. */
+  group?: { key: string; item: unknown };
 }
 
 interface Job {
   attempt: Attempt<unknown>;
+  group?: { key: string; item: unknown };
   owner?: AbortSignal;
   maxRetries: number;
   resolve(value: unknown): void;
@@ -54,6 +69,8 @@ export class RequestScheduler {
   /** Jobs per caller signal, so one listener per signal serves any number of jobs. */
   private readonly bySignal = new WeakMap<AbortSignal, Set<Job>>();
   private readonly active = new Set<Job>();
+  /** Requests in flight: a combined request is one, however many jobs it carries. */
+  private running = 0;
   private readonly waiting = new Set<Job>();
   private pausedUntil = 0;
   private pauseTimer?: NodeJS.Timeout;
@@ -99,6 +116,7 @@ export class RequestScheduler {
     return new Promise<T>((resolve, reject) => {
       const job: Job = {
         attempt,
+        group: options.group,
         owner: signal,
         maxRetries: options.maxRetries ?? this.options.maxRetries,
         resolve: resolve as (v: unknown) => void,
@@ -147,24 +165,69 @@ export class RequestScheduler {
   }
 
   private pump(): void {
-    while (!this.closing && Date.now() >= this.pausedUntil && this.active.size < this.limit && this.queue.length > 0) {
-      this.start(this.queue.shift()!);
+    while (!this.closing && Date.now() >= this.pausedUntil && this.running < this.limit && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      const partners = job.group && this.options.combine ? this.takeGroup(job.group.key, (this.options.groupSize?.() ?? 1) - 1) : [];
+      if (partners.length) this.startGroup([job, ...partners]);
+      else this.start(job);
     }
   }
 
+  /** Up to `max` waiting jobs of this group, in queue order. */
+  private takeGroup(key: string, max: number): Job[] {
+    if (max <= 0) return [];
+    const taken: Job[] = [];
+    this.queue = this.queue.filter((job) => {
+      if (taken.length < max && job.group?.key === key) {
+        taken.push(job);
+        return false;
+      }
+      return true;
+    });
+    return taken;
+  }
+
   private start(job: Job): void {
-    this.active.add(job);
-    this.peakActive = Math.max(this.peakActive, this.active.size);
+    this.enter([job]);
     job
       .attempt(this.abortInFlight.signal)
       .then(
         (outcome) => this.handle(job, outcome),
         (err: unknown) => this.settle(job, err instanceof DataverseError ? err : unexpected(err)),
       )
-      .finally(() => {
-        this.active.delete(job);
-        this.pump();
-      });
+      .finally(() => this.leave([job]));
+  }
+
+  private startGroup(jobs: Job[]): void {
+    this.enter(jobs);
+    this.options.combine!(
+      jobs.map((job) => job.group!.item),
+      this.abortInFlight.signal,
+    )
+      .then(
+        // Last first: a job that waits again goes back to the front, so the group keeps its order.
+        (outcomes) => [...jobs.keys()].reverse().forEach((i) => this.handleMember(jobs[i], outcomes[i])),
+        (err: unknown) => jobs.forEach((job) => this.settle(job, err instanceof DataverseError ? err : unexpected(err))),
+      )
+      .finally(() => this.leave(jobs));
+  }
+
+  private handleMember(job: Job, outcome: MemberOutcome | undefined): void {
+    if (!outcome) this.settle(job, unexpected(new Error("no answer for this message in the combined request")));
+    else if ("failed" in outcome) this.settle(job, outcome.failed);
+    else this.handle(job, outcome);
+  }
+
+  private enter(jobs: Job[]): void {
+    this.running++;
+    for (const job of jobs) this.active.add(job);
+    this.peakActive = Math.max(this.peakActive, this.running);
+  }
+
+  private leave(jobs: Job[]): void {
+    this.running--;
+    for (const job of jobs) this.active.delete(job);
+    this.pump();
   }
 
   private handle(job: Job, outcome: AttemptOutcome<unknown>): void {

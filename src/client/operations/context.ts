@@ -8,6 +8,8 @@ export interface OperationContext {
   metadata: MetadataCache;
   /** `https://org.crm.dynamics.com/api/data/v9.2/` */
   apiBase: string;
+  /** Writes may go together as bulk requests when they wait (the connection's bulk setting). */
+  bulk: boolean;
 }
 
 /** Options every operation takes. */

@@ -8,7 +8,7 @@ import type { ApiRequest, ApiResponse } from "../request";
 import type { DataverseResult } from "../response";
 import { checkRow, isGuid } from "../validate";
 import { resolveTable, type CallOptions, type OperationContext } from "./context";
-import { preferReturn, writeResult } from "./write";
+import { bulkWrite, preferReturn, writeResult } from "./write";
 
 export interface CreateOptions extends CallOptions {
   returnRow?: boolean;
@@ -19,19 +19,24 @@ export async function create(ctx: OperationContext, table: unknown, row: unknown
   const { set, info } = await resolveTable(ctx, table);
   const idColumn = info?.primaryIdAttribute;
   let id: string | undefined;
+  let generatedId = false;
   if (idColumn) {
     const given = body[idColumn];
     if (given === undefined) {
       id = randomUUID();
+      generatedId = true;
       body = { ...body, [idColumn]: id };
     } else if (typeof given === "string" && isGuid(given)) {
       id = given.toLowerCase();
     }
   }
+  // Without an id of our own a bulk create could not be retried safely, so it goes alone.
+  const bulk = id && !options.returnRow ? await bulkWrite(ctx, info, "CreateMultiple", body, { id, generatedId }) : undefined;
   const res = await ctx.send(
     {
       method: "POST",
       path: set,
+      bulk,
       body,
       table: set,
       headers: preferReturn(options.returnRow),

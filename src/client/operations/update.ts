@@ -7,7 +7,7 @@ import type { DataverseResult } from "../response";
 import { checkEtag, checkRow, checkRowId } from "../validate";
 import { inputError } from "../errors";
 import { resolveTable, type CallOptions, type OperationContext } from "./context";
-import { preferReturn, writeResult } from "./write";
+import { bulkWrite, preferReturn, writeResult } from "./write";
 
 export type UpdateMode = "update" | "upsert";
 
@@ -28,9 +28,21 @@ export async function update(ctx: OperationContext, table: unknown, rowId: unkno
   const condition = etag ? { "If-Match": etag } : mode === "update" ? { "If-Match": "*" } : undefined;
   // Addressed by key, Dataverse answers with the key, not the id: ask for just the id column instead.
   const idOnly = "key" in ref && !options.returnRow && info?.primaryIdAttribute !== undefined;
+  // Upserts, and updates of an existing row by id, may go together; conditional writes go alone.
+  const combinable = !etag && !options.returnRow && (mode === "upsert" || "id" in ref);
+  const bulk = combinable
+    ? await bulkWrite(
+        ctx,
+        info,
+        mode === "upsert" ? "UpsertMultiple" : "UpdateMultiple",
+        "id" in ref ? { ...body, [info?.primaryIdAttribute ?? ""]: ref.id } : { ...body, "@odata.id": rowPath(set, ref) },
+        "id" in ref ? { id: ref.id } : { key: ref.key },
+      )
+    : undefined;
   const res = await ctx.send(
     {
       method: "PATCH",
+      bulk,
       path: rowPath(set, ref) + (idOnly ? `?$select=${info!.primaryIdAttribute}` : ""),
       body,
       table: set,

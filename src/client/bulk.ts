@@ -1,0 +1,202 @@
+/**
+ * Automatic bulk writes: waiting creates, updates and upserts of one table go as one CreateMultiple,
+ * UpdateMultiple or UpsertMultiple (or one $batch where the table lacks the message), and every
+ * message still gets its own outcome, as if it had been sent alone.
+ */
+import { buildBatch, parseBatchResponse, type BatchPart } from "./batch";
+import { classify } from "./classify";
+import { asDataverseError, DataverseError } from "./errors";
+import { keyLiteral } from "./odata";
+import type { ApiRequest, ApiResponse, BulkVia, BulkWrite } from "./request";
+import type { MemberOutcome } from "./scheduler";
+
+export interface BulkContext {
+  apiBase: string;
+  /** Sends one request within this attempt; throws a DataverseError when no answer came. */
+  exchange(req: ApiRequest): Promise<ApiResponse>;
+  /** The DataverseError an error answer stands for. */
+  errorOf(req: ApiRequest, res: ApiResponse): DataverseError;
+  sizer: BulkSizer;
+}
+
+/** Execution-time 429s halve the bulk size; it grows back by a tenth after each success. */
+export class BulkSizer {
+  private current: number;
+
+  constructor(private readonly max: number) {
+    this.current = max;
+  }
+
+  get size(): number {
+    return this.current;
+  }
+
+  shrink(): void {
+    this.current = Math.max(1, Math.floor(this.current / 2));
+  }
+
+  grow(): void {
+    this.current = Math.min(this.max, this.current + Math.max(1, Math.ceil(this.current / 10)));
+  }
+}
+
+const EXECUTION_TIME_LIMIT = "0x80072321";
+/** How many key filters go into one query when learning the ids of rows upserted by key. */
+const KEYS_PER_LOOKUP = 25;
+
+/** One outcome per request, in order. */
+export async function combineWrites(ctx: BulkContext, reqs: ApiRequest[]): Promise<MemberOutcome[]> {
+  const first = reqs[0].bulk!;
+  const request: ApiRequest =
+    first.via === "$batch"
+      ? batchRequest(ctx, reqs)
+      : {
+          method: "POST",
+          path: `${first.set}/Microsoft.Dynamics.CRM.${first.message}`,
+          body: { Targets: reqs.map((r) => r.bulk!.target) },
+          table: first.set,
+          idempotent: true,
+          expect: first.message === "CreateMultiple" ? "json" : "any",
+        };
+  let res: ApiResponse;
+  try {
+    res = await ctx.exchange(request);
+  } catch (err) {
+    const error = asDataverseError(err);
+    const verdict = classify({ networkCode: error.code, retryable: error.retryable }, true);
+    return reqs.map(() => (verdict.kind === "transient" ? { transient: error } : { failed: error }));
+  }
+  if (res.status >= 400) {
+    const error = ctx.errorOf(request, res);
+    const verdict = classify({ status: res.status, code: error.code }, true);
+    if (verdict.kind === "throttled") {
+      if (error.code.toLowerCase() === EXECUTION_TIME_LIMIT) ctx.sizer.shrink();
+      const retryAfterMs = Number(res.headers["retry-after"] ?? 0) * 1000;
+      return reqs.map(() => ({ throttled: error, retryAfterMs }));
+    }
+    if (verdict.kind === "transient") return reqs.map(() => ({ transient: error }));
+    // One bad row fails a whole bulk message on standard tables: each row is sent again, answered alone.
+    if (first.via === "$batch") return reqs.map(() => ({ failed: error }));
+    try {
+      return await answerParts(ctx, reqs, await ctx.exchange(batchRequest(ctx, reqs)), "$batch");
+    } catch (err) {
+      return reqs.map(() => ({ transient: asDataverseError(err) }));
+    }
+  }
+  ctx.sizer.grow();
+  if (first.via === "$batch") return answerParts(ctx, reqs, res, "$batch");
+  return bulkAnswers(ctx, reqs, res);
+}
+
+function batchRequest(ctx: BulkContext, reqs: ApiRequest[]): ApiRequest {
+  const apiPath = new URL(ctx.apiBase).pathname;
+  const batch = buildBatch(
+    apiPath,
+    reqs.map((r) => ({ method: r.method as "POST" | "PATCH", path: r.path, headers: r.headers, body: r.body })),
+  );
+  return {
+    method: "POST",
+    path: "$batch",
+    rawBody: { contentType: batch.contentType, text: batch.text },
+    headers: { Prefer: "odata.continue-on-error" },
+    idempotent: true,
+    expect: "any",
+  };
+}
+
+/** A $batch answer: each part is its request's answer, as if it had been sent alone. */
+async function answerParts(ctx: BulkContext, reqs: ApiRequest[], res: ApiResponse, via: BulkVia): Promise<MemberOutcome[]> {
+  if (res.status >= 400) {
+    const error = ctx.errorOf(reqs[0], res);
+    return reqs.map(() => (classify({ status: res.status, code: error.code }, true).kind === "transient" ? { transient: error } : { failed: error }));
+  }
+  let parts: BatchPart[];
+  try {
+    parts = parseBatchResponse(res.headers["content-type"], typeof res.body === "string" ? res.body : "");
+  } catch (err) {
+    return reqs.map(() => ({ failed: asDataverseError(err) }));
+  }
+  const bulk = { via, size: reqs.length };
+  return Promise.all(
+    reqs.map(async (req, i): Promise<MemberOutcome> => {
+      const part = parts[i];
+      if (!part) return { transient: new DataverseError({ message: "The $batch answer had no part for this row", retryable: true }) };
+      const answer: ApiResponse = { status: part.status, headers: part.headers, body: part.body, bulk };
+      if (part.status < 400) return { ok: answer };
+      if (part.status === 412 && req.bulk?.generatedId) {
+        // Our own id already exists: an earlier try whose answer was lost wrote it.
+        const confirmed = await ctx.exchange({ method: "GET", path: `${req.bulk.set}(${req.bulk.id})`, idempotent: true }).catch(() => undefined);
+        if (confirmed?.status === 200) return { ok: { status: 204, headers: entityId(ctx, req.bulk), body: undefined, bulk } };
+      }
+      const error = ctx.errorOf(req, answer);
+      const verdict = classify({ status: part.status, code: error.code }, true);
+      if (verdict.kind === "throttled") return { throttled: error, retryAfterMs: 0 };
+      if (verdict.kind === "transient") return { transient: error };
+      return { failed: error };
+    }),
+  );
+}
+
+/** A bulk message's answer: CreateMultiple names the ids; the others are 204, and upserts by key look theirs up. */
+async function bulkAnswers(ctx: BulkContext, reqs: ApiRequest[], res: ApiResponse): Promise<MemberOutcome[]> {
+  const bulk = { via: reqs[0].bulk!.via, size: reqs.length };
+  const ids = Array.isArray((res.body as { Ids?: unknown })?.Ids) ? ((res.body as { Ids: unknown[] }).Ids as string[]) : [];
+  const byKey = await idsByKey(
+    ctx,
+    reqs.map((r) => r.bulk!).filter((b) => b.key !== undefined),
+  );
+  return reqs.map((req, i) => {
+    const write = req.bulk!;
+    const id = write.id ?? ids[i] ?? (write.key ? byKey.get(keyString(write.key)) : undefined);
+    return { ok: { status: 204, headers: id ? entityId(ctx, { ...write, id }) : {}, body: undefined, bulk } };
+  });
+}
+
+/** The ids of rows written by alternate key, in a few queries; a failed lookup leaves them unknown. */
+async function idsByKey(ctx: BulkContext, writes: BulkWrite[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (let start = 0; start < writes.length; start += KEYS_PER_LOOKUP) {
+    const chunk = writes.slice(start, start + KEYS_PER_LOOKUP);
+    const columns = Object.keys(chunk[0].key!);
+    const filter = chunk
+      .map(
+        (w) =>
+          `(${Object.entries(w.key!)
+            .map(([c, v]) => `${c} eq ${filterLiteral(c, v)}`)
+            .join(" and ")})`,
+      )
+      .join(" or ");
+    const res = await ctx
+      .exchange({
+        method: "GET",
+        path: `${chunk[0].set}?$select=${[chunk[0].idColumn, ...columns].join(",")}&$filter=${encodeURIComponent(filter)}`,
+        idempotent: true,
+      })
+      .catch(() => undefined);
+    const rows =
+      (res?.status === 200 && Array.isArray((res.body as { value?: unknown })?.value) ? (res.body as { value: Array<Record<string, unknown>> }).value : []) ??
+      [];
+    for (const row of rows) {
+      const key = Object.fromEntries(columns.map((c) => [c, row[c] as string | number | boolean]));
+      if (typeof row[chunk[0].idColumn] === "string") found.set(keyString(key), row[chunk[0].idColumn] as string);
+    }
+  }
+  return found;
+}
+
+function filterLiteral(column: string, value: string | number | boolean): string {
+  return decodeURIComponent(keyLiteral(column, value));
+}
+
+/** Key values compared as Dataverse does: text case-insensitively. */
+function keyString(key: Record<string, string | number | boolean>): string {
+  return JSON.stringify(
+    Object.keys(key)
+      .sort()
+      .map((c) => [c, typeof key[c] === "string" ? (key[c] as string).toLowerCase() : key[c]]),
+  );
+}
+
+function entityId(ctx: BulkContext, write: Pick<BulkWrite, "set" | "id">): Record<string, string> {
+  return { "odata-entityid": `${ctx.apiBase}${write.set}(${write.id})` };
+}
