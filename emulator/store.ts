@@ -48,6 +48,11 @@ export class Store {
   generation = 0;
   /** Set while `atomic()` runs: the rows' earlier states, in write order, so a failure can restore them. */
   private journal?: JournalEntry[];
+  /**
+   * While `atomic()` runs: a table's row order before its first delete. Rows come back in insertion
+   * order (OData without $orderby), so a row whose delete is undone goes back to its place.
+   */
+  private orderBeforeDelete?: Map<TableDef, string[]>;
 
   constructor() {
     this.clearAll();
@@ -100,6 +105,7 @@ export class Store {
   atomic<T>(fn: () => T): T {
     const outermost = this.journal === undefined;
     const journal = (this.journal ??= []);
+    this.orderBeforeDelete ??= new Map();
     const mark = journal.length;
     try {
       return fn();
@@ -107,11 +113,12 @@ export class Store {
       this.undo(journal, mark);
       throw e;
     } finally {
-      if (outermost) this.journal = undefined;
+      if (outermost) this.journal = this.orderBeforeDelete = undefined;
     }
   }
 
   private undo(journal: JournalEntry[], mark: number): void {
+    const readded = new Set<TableDef>();
     while (journal.length > mark) {
       const { table, id, before } = journal.pop()!;
       const rows = this.tableData(table).rows;
@@ -119,13 +126,26 @@ export class Store {
       if (current) {
         this.unindex(table, current);
         rows.delete(id);
-      }
+      } else if (before) readded.add(table);
       if (before) {
         rows.set(id, before);
         this.index(table, before);
       }
     }
+    for (const table of readded) this.restoreOrder(table, this.orderBeforeDelete!.get(table)!);
     this.generation++;
+  }
+
+  /** Puts the rows back in `order`; rows it does not know (created after it) follow in their current order. */
+  private restoreOrder(table: TableDef, order: string[]): void {
+    const data = this.tableData(table);
+    const ordered = new Map<string, Row>();
+    for (const id of order) {
+      const row = data.rows.get(id);
+      if (row) ordered.set(id, row);
+    }
+    for (const [id, row] of data.rows) if (!ordered.has(id)) ordered.set(id, row);
+    data.rows = ordered;
   }
 
   /** `W/"<versionnumber>"`. */
@@ -179,6 +199,7 @@ export class Store {
     const row = data.rows.get(id.toLowerCase());
     if (!row) return;
     this.generation++;
+    if (this.orderBeforeDelete && !this.orderBeforeDelete.has(table)) this.orderBeforeDelete.set(table, [...data.rows.keys()]);
     this.journal?.push({ table, id: id.toLowerCase(), before: row });
     this.unindex(table, row);
     data.rows.delete(id.toLowerCase());
