@@ -151,30 +151,29 @@ class BatchRun {
   /** Runs a change set as one transaction; when a request fails, only its answer is reported, and its status returned. */
   changeSet(ops: Operation[]): number | undefined {
     const refs = new Map<string, string>();
-    const parts: string[] = [];
     const writes = newTally();
+    let parts: string[] = [];
+    let failed: number | undefined;
     try {
       this.ctx.core.store.atomic(() => {
         for (const op of ops) {
           const { response, inner } = this.execute(op, refs);
-          const part = responsePart(op, response);
           if (response.status >= 400) {
-            parts.splice(0, parts.length, part);
+            parts = [responsePart(op, response)];
             throw new ChangeSetFailed(response.status);
           }
-          parts.push(part);
+          parts.push(responsePart(op, response));
           addTally(writes, inner!.writes);
           if (inner!.entityUrl) refs.set(op.contentId!, inner!.entityUrl);
         }
       });
+      addTally(this.ctx.writes, writes);
     } catch (e) {
       if (!(e instanceof ChangeSetFailed)) throw e;
-      this.parts.push(multipartPart(`changesetresponse_${newGuid()}`, parts));
-      return e.status;
+      failed = e.status;
     }
-    addTally(this.ctx.writes, writes);
     this.parts.push(multipartPart(`changesetresponse_${newGuid()}`, parts));
-    return undefined;
+    return failed;
   }
 
   /** One request through the route, `$n` references replaced; its context is undefined when it never got that far. */

@@ -1,5 +1,6 @@
-// The Dataverse server: authentication, service protection, simulated latency, routing of
-// /api/data/v9.x/, and the headers every response carries.
+// The Dataverse server: which web server answers, authentication, service protection, simulated
+// latency, routing of /api/data/v9.x/ (also for each request of a $batch), and the headers every
+// response carries.
 import type { EmulatorCore } from "./core";
 import { apiContext, errorResponse, isApiPath, JSON_CONTENT_TYPE, json, type DvContext } from "./context";
 import { handleBatch } from "./batch";
