@@ -201,6 +201,42 @@ describe("$batch change sets", () => {
     assert.equal(contact._parentcustomerid_value, account.accountid);
   });
 
+  it("a reference may carry a query or a path; duplicate Content-IDs in a change set are refused", async () => {
+    const res = await client.batch([
+      {
+        changeSet: [
+          { method: "POST", url: `${API}/accounts`, contentId: "a1", body: { name: "Referenced" } },
+          { method: "PATCH", url: "$a1?$select=name,telephone1", contentId: "a2", headers: { Prefer: "return=representation" }, body: { telephone1: "7" } },
+        ],
+      },
+    ]);
+    const [[, represented]] = readBatchResponse(res) as BatchPart[][];
+    assert.equal(represented.status, 200);
+    assert.deepEqual(
+      Object.keys(represented.json()).filter((k) => !k.startsWith("@")),
+      ["name", "telephone1", "accountid"],
+    );
+    const path = await client.batch([
+      {
+        changeSet: [
+          { method: "POST", url: `${API}/contacts`, contentId: "1", body: { firstname: "Path" } },
+          { method: "PUT", url: "$1/lastname", contentId: "2", body: { value: "Not here" } },
+        ],
+      },
+    ]);
+    assert.equal(path.status, 501, "single-property addressing is not emulated");
+    assert.ok(!emu.control.rows("contacts").some((r) => r.firstname === "Path"));
+    const twice = await client.batch([
+      {
+        changeSet: [
+          { method: "POST", url: `${API}/accounts`, contentId: "1", body: { name: "Twice" } },
+          { method: "POST", url: `${API}/accounts`, contentId: "1", body: { name: "Twice" } },
+        ],
+      },
+    ]);
+    assertBadBatch(twice, "The content ID '1' was found more than once in the same change set.");
+  });
+
   it("rolls the whole change set back on a failure and reports just the failing request", async () => {
     const before = emu.control.rows("contacts").length;
     const res = await client.batch([
