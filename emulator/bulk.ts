@@ -47,8 +47,9 @@ function readTargets(ctx: DvContext, table: TableDef): Targets {
   const targets = parseJsonObject(ctx.req.body).Targets;
   if (!Array.isArray(targets)) throw badRequest("The parameter 'Targets' is missing or is not an array of records.");
   for (const target of targets) {
-    if (typeof target !== "object" || target === null || Array.isArray(target))
+    if (typeof target !== "object" || target === null || Array.isArray(target)) {
       throw badRequest("Each item of the parameter 'Targets' must be a record (a JSON object).");
+    }
     checkType(table, target as Record<string, unknown>);
   }
   return targets as Targets;
