@@ -9,18 +9,32 @@ export interface EmulatorConfig {
   tokenLifetimeSeconds: number;
   /** `refresh_in` of issued tokens (msal refreshes proactively after it); null = not sent. */
   tokenRefreshInSeconds: number | null;
-  /** Requests in flight at once before 429 0x80072326. */
+  /** Requests in flight at once (per web server) before 429 0x80072326. */
   concurrencyLimit: number;
-  /** Requests per window before 429 0x80072322. */
+  /** Requests per window (per web server) before 429 0x80072322. A `$batch` or bulk request counts once. */
   requestLimit: number;
-  /** Sliding window of the request and execution-time limits. */
+  /** Sliding window of the request and execution-time limits, in emulated seconds (see `timeScale`). */
   windowSeconds: number;
-  /** Combined processing time per window before 429 0x80072321. */
+  /** Combined execution time per window (per web server) before 429 0x80072321, in emulated ms. */
   executionTimeLimitMs: number;
-  /** `Retry-After` of service-protection 429s. */
+  /** `Retry-After` of service-protection 429s, in emulated seconds (sent divided by `timeScale`, rounded up). */
   retryAfterSeconds: number;
   /** When set, every Dataverse response carries `x-ms-dop-hint` (recommended degree of parallelism). */
   dopHint: number | null;
+  /**
+   * Modelled server time of every request, in emulated ms, counted against the execution-time limit on
+   * top of the measured time. A `$batch` pays it once per operation (it is the sum of its operations).
+   */
+  requestCostMs: number;
+  /** Modelled server time per row, in emulated ms: once for a single request, per target of a bulk message, per `$batch` operation. */
+  rowCostMs: number;
+  /**
+   * How much faster emulated time runs than real time: 60 = the 300-second window passes in 5 real
+   * seconds, measured time counts 60 times, and `Retry-After` is divided by 60 (at least 1 s).
+   */
+  timeScale: number;
+  /** Web servers behind the environment, each with its own limits; requests go round-robin unless pinned by the ARRAffinity cookie. */
+  webServers: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<EmulatorConfig> = Object.freeze({
@@ -34,9 +48,19 @@ export const DEFAULT_CONFIG: Readonly<EmulatorConfig> = Object.freeze({
   executionTimeLimitMs: 1_200_000,
   retryAfterSeconds: 5,
   dopHint: null,
+  requestCostMs: 0,
+  rowCostMs: 0,
+  timeScale: 1,
+  webServers: 1,
 });
 
 const NULLABLE = new Set<keyof EmulatorConfig>(["tokenRefreshInSeconds", "dopHint"]);
+
+/** Fields with a stricter rule than "a number >= 0": the check and how to say it. */
+const RULES: Partial<Record<keyof EmulatorConfig, [(n: number) => boolean, string]>> = {
+  timeScale: [(n) => n > 0, "a number > 0"],
+  webServers: [(n) => Number.isInteger(n) && n >= 1 && n <= 64, "a whole number from 1 to 64"],
+};
 
 /** Applies a partial update after checking every field; throws (changing nothing) on a bad one. */
 export function applyConfigPatch(config: EmulatorConfig, patch: unknown): EmulatorConfig {
@@ -49,12 +73,13 @@ export function applyConfigPatch(config: EmulatorConfig, patch: unknown): Emulat
       throw new Error(`unknown config field '${key}' (known: ${Object.keys(DEFAULT_CONFIG).join(", ")})`);
     }
     const k = key as keyof EmulatorConfig;
+    const [valid, described] = RULES[k] ?? [(n: number) => n >= 0, "a number >= 0"];
     if ((value === null || value === undefined) && NULLABLE.has(k)) {
       (next as unknown as Record<string, unknown>)[k] = null;
-    } else if (typeof value === "number" && Number.isFinite(value) && value >= 0) {
+    } else if (typeof value === "number" && Number.isFinite(value) && valid(value)) {
       (next as unknown as Record<string, unknown>)[k] = value;
     } else {
-      throw new Error(`config field '${key}' must be a number >= 0${NULLABLE.has(k) ? " or null" : ""}`);
+      throw new Error(`config field '${key}' must be ${described}${NULLABLE.has(k) ? " or null" : ""}`);
     }
   }
   Object.assign(config, next);

@@ -1,6 +1,9 @@
 // What a Dataverse route handler gets: the parsed request and the emulator state.
 import type { EmulatorCore } from "./core";
-import type { Preferences } from "./odata";
+import type { DataverseError } from "./errors";
+import type { Usage } from "./limits";
+import { parsePrefer, parseQuery, type Preferences } from "./odata";
+import { newTally, type WriteTally } from "./requestlog";
 import type { EmuRequest, EmuResponse } from "./server";
 
 export interface DvContext {
@@ -12,6 +15,31 @@ export interface DvContext {
   resourcePath: string;
   query: Map<string, string>;
   prefer: Preferences;
+  /** Rows this request wrote. Handlers add only committed writes: the totals in the stats come from here. */
+  writes: WriteTally;
+  /** What the request did, for the execution-time model and the request log. */
+  usage: Usage;
+  /** Id-form URL of the row the request created or updated: what a `$batch` Content-ID reference stands for. */
+  entityUrl?: string;
+}
+
+const API_PATH = /^\/api\/data\/(v9\.[012])(?:\/(.*))?$/i;
+
+export const isApiPath = (path: string): boolean => API_PATH.test(path);
+
+/** The context of a Web API request (top-level or inside a `$batch`); throws 400 for a malformed query. */
+export function apiContext(core: EmulatorCore, req: EmuRequest): DvContext {
+  const match = req.path.match(API_PATH)!;
+  return {
+    core,
+    req,
+    base: `${core.dataverseUrl}/api/data/${match[1].toLowerCase()}`,
+    resourcePath: match[2] ?? "",
+    query: parseQuery(req.query),
+    prefer: parsePrefer(req.headers.prefer),
+    writes: newTally(),
+    usage: { operations: 1 },
+  };
 }
 
 export const JSON_CONTENT_TYPE = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8";
@@ -19,6 +47,12 @@ export const JSON_CONTENT_TYPE = "application/json; odata.metadata=minimal; odat
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): EmuResponse {
   return { status, headers: { "Content-Type": JSON_CONTENT_TYPE, ...headers }, body: JSON.stringify(body) };
 }
+
+export const errorResponse = (e: DataverseError): EmuResponse => ({
+  status: e.status,
+  headers: { "Content-Type": JSON_CONTENT_TYPE, ...e.headers },
+  body: e.body(),
+});
 
 /** `Preference-Applied` for the preferences a response honours (the annotations one always). */
 export function applied(ctx: DvContext, extra: string[] = []): Record<string, string> {

@@ -91,8 +91,11 @@ export function createControl(core: EmulatorCore): EmulatorControl {
     addFaults: (rules) => ({ ids: checked(() => core.faults.add(rules)) }),
     removeFault: (id) => core.faults.remove(id),
     clearFaults: () => core.faults.clear(),
-    stats: () => core.stats.snapshot(),
-    resetStats: () => core.stats.reset(),
+    stats: () => core.stats.snapshot(core.webServers.snapshot()),
+    resetStats: () => {
+      core.stats.reset();
+      core.webServers.resetCounters();
+    },
   };
 }
 

@@ -1,13 +1,13 @@
 // The emulator's state, shared by both servers and the control API.
 import { DEFAULT_CONFIG, type EmulatorConfig } from "./config";
 import { FaultInjector } from "./faults";
-import { ServiceProtection } from "./limits";
 import { RequestLog, Stats } from "./requestlog";
 import { QueryCache } from "./querycache";
 import { seedDefaults } from "./seed";
 import { Store } from "./store";
 import { TokenService } from "./tokens";
 import { Timers } from "./util";
+import { WebServers } from "./webservers";
 
 export class EmulatorCore {
   readonly config: EmulatorConfig = { ...DEFAULT_CONFIG };
@@ -17,7 +17,7 @@ export class EmulatorCore {
   readonly faults = new FaultInjector();
   readonly log = new RequestLog();
   readonly stats = new Stats();
-  readonly limits = new ServiceProtection(this.config, this.stats);
+  readonly webServers = new WebServers(this.config);
   readonly timers = new Timers();
 
   /** `https://127.0.0.1:<port>`, no trailing slash; known once the servers listen. */
@@ -39,6 +39,6 @@ export class EmulatorCore {
     this.faults.clear();
     Object.assign(this.config, DEFAULT_CONFIG);
     this.tokens.invalidateAll();
-    this.limits.clear();
+    this.webServers.clear();
   }
 }

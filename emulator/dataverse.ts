@@ -1,42 +1,47 @@
-// The Dataverse server: authentication, service protection, simulated latency, routing of
-// /api/data/v9.x/, and the headers every response carries.
+// The Dataverse server: which web server answers, authentication, service protection, simulated
+// latency, routing of /api/data/v9.x/ (also for each request of a $batch), and the headers every
+// response carries.
 import type { EmulatorCore } from "./core";
-import { JSON_CONTENT_TYPE, json, type DvContext } from "./context";
+import { apiContext, errorResponse, isApiPath, JSON_CONTENT_TYPE, json, type DvContext } from "./context";
+import { handleBatch } from "./batch";
+import { handleBulkAction } from "./bulk";
 import { CODES, DataverseError, methodNotAllowed, notImplemented, unknownSegment } from "./errors";
 import { htmlFaultResponse, type FaultRuleState } from "./faults";
 import { APPLICATION_USER_ID, BUSINESS_UNIT_ID, ORGANIZATION_ID, TENANT_ID } from "./identities";
-import { requestLimitMessage } from "./limits";
+import { requestLimitMessage, retryAfterSeconds } from "./limits";
 import { handleEntityDefinitions } from "./metadata";
-import { parsePrefer, parseQuery, parseSegment } from "./odata";
+import { parseSegment } from "./odata";
 import { handleTable } from "./records";
+import { addTally } from "./requestlog";
+import { handleSdkMessageFilters } from "./sdkmessages";
 import type { EmuRequest, EmuResponse, Site } from "./server";
 import { TABLES, tableBySet } from "./tables";
 import { newGuid } from "./util";
+import type { WebServer } from "./webservers";
 
-const API_PATH = /^\/api\/data\/(v9\.[012])(?:\/(.*))?$/i;
-
-const errorResponse = (e: DataverseError): EmuResponse => ({
-  status: e.status,
-  headers: { "Content-Type": JSON_CONTENT_TYPE, ...e.headers },
-  body: e.body(),
-});
+/** Where a request went: the web server, and the cookie pinning the client to it when it was not pinned yet. */
+interface Routed {
+  server: WebServer;
+  setCookie?: string;
+}
 
 /**
  * Headers of every Dataverse response, including throttled and injected ones. Like the real service,
  * two `x-ms-service-request-id` lines (two GUIDs, which HTTP clients join with ", "), and `REQ_ID`
- * equal to the second.
+ * equal to the second; the remaining-requests header is the answering web server's.
  */
-function withServiceHeaders(core: EmulatorCore, r: EmuResponse): EmuResponse {
+function fromWebServer(core: EmulatorCore, routed: Routed, r: EmuResponse): EmuResponse {
   const requestIds = [newGuid(), newGuid()];
   const headers: NonNullable<EmuResponse["headers"]> = {
     "OData-Version": "4.0",
     "x-ms-service-request-id": requestIds,
     REQ_ID: requestIds[1],
-    "x-ms-ratelimit-burst-remaining-xrm-requests": core.limits.remainingRequests(),
+    "x-ms-ratelimit-burst-remaining-xrm-requests": routed.server.limits.remainingRequests(),
     ...r.headers,
   };
   if (core.config.dopHint !== null) headers["x-ms-dop-hint"] = core.config.dopHint;
-  return { ...r, headers };
+  if (routed.setCookie) headers["Set-Cookie"] = routed.setCookie;
+  return { ...r, headers, log: { ...r.log, webServer: routed.server.index } };
 }
 
 const trimSlash = (url: string) => url.replace(/\/+$/, "").toLowerCase();
@@ -59,6 +64,10 @@ function authenticate(core: EmulatorCore, req: EmuRequest): EmuResponse | undefi
   return undefined;
 }
 
+/** The names of the service document: entity sets, plus the other collections clients may ask for. */
+const SERVICE_DOCUMENT_NAMES = [...TABLES.map((t) => t.entitySetName), "EntityDefinitions", "sdkmessagefilters"];
+
+/** Answers one Web API request; `$batch` calls it again for each of its requests. */
 function route(ctx: DvContext): EmuResponse {
   const segments = ctx.resourcePath.split("/");
   if (segments.length > 1 && segments[segments.length - 1] === "") segments.pop();
@@ -66,7 +75,7 @@ function route(ctx: DvContext): EmuResponse {
     if (ctx.req.method !== "GET") throw methodNotAllowed(ctx.req.method, ["GET"]);
     return json(200, {
       "@odata.context": `${ctx.base}/$metadata`,
-      value: [...TABLES.map((t) => t.entitySetName), "EntityDefinitions"].map((name) => ({ name, kind: "EntitySet", url: name })),
+      value: SERVICE_DOCUMENT_NAMES.map((name) => ({ name, kind: "EntitySet", url: name })),
     });
   }
   const first = parseSegment(segments[0]);
@@ -74,7 +83,9 @@ function route(ctx: DvContext): EmuResponse {
     case "$metadata":
       throw notImplemented("The $metadata (CSDL) document");
     case "$batch":
-      throw notImplemented("$batch");
+      if (segments.length > 1) throw unknownSegment(parseSegment(segments[1]).name);
+      if (ctx.req.method !== "POST") throw methodNotAllowed(ctx.req.method, ["POST"]);
+      return handleBatch(ctx, route);
     case "WhoAmI":
       if (segments.length > 1) throw unknownSegment(parseSegment(segments[1]).name);
       if (first.args !== undefined && first.args.trim() !== "") throw unknownSegment(segments[0]);
@@ -87,17 +98,22 @@ function route(ctx: DvContext): EmuResponse {
       });
     case "EntityDefinitions":
       return handleEntityDefinitions(ctx, first.args, segments);
+    case "sdkmessagefilters":
+      return handleSdkMessageFilters(ctx, first.args, segments);
     default: {
       const table = tableBySet(first.name);
       if (!table) throw unknownSegment(first.name);
+      // Bound actions on the collection: accounts/Microsoft.Dynamics.CRM.CreateMultiple.
+      if (first.args === undefined && segments.length === 2 && parseSegment(segments[1]).name.startsWith("Microsoft.Dynamics.CRM.")) {
+        return handleBulkAction(ctx, table, parseSegment(segments[1]).name);
+      }
       return handleTable(ctx, table, segments, first.args);
     }
   }
 }
 
-async function handle(core: EmulatorCore, req: EmuRequest): Promise<EmuResponse> {
-  const match = req.path.match(API_PATH);
-  if (!match) {
+async function handle(core: EmulatorCore, server: WebServer, req: EmuRequest): Promise<EmuResponse> {
+  if (!isApiPath(req.path)) {
     if (req.method === "GET" && req.path === "/") {
       return {
         status: 200,
@@ -110,29 +126,28 @@ async function handle(core: EmulatorCore, req: EmuRequest): Promise<EmuResponse>
   const denied = authenticate(core, req);
   if (denied) return denied;
 
-  let done: () => void;
+  server.requests++;
+  let done: ReturnType<WebServer["limits"]["admit"]>;
   try {
-    done = core.limits.admit();
+    done = server.limits.admit();
   } catch (e) {
-    if (e instanceof DataverseError) return errorResponse(e);
-    throw e;
+    if (!(e instanceof DataverseError)) throw e;
+    server.throttled++;
+    return errorResponse(e);
   }
+  core.stats.enter();
+  let ctx: DvContext | undefined;
   try {
     await core.timers.sleep(core.config.latencyMs);
-    const ctx: DvContext = {
-      core,
-      req,
-      base: `${core.dataverseUrl}/api/data/${match[1].toLowerCase()}`,
-      resourcePath: match[2] ?? "",
-      query: parseQuery(req.query),
-      prefer: parsePrefer(req.headers.prefer),
-    };
-    return route(ctx);
+    ctx = apiContext(core, req);
+    return { ...route(ctx), log: { operations: ctx.usage.operations } };
   } catch (e) {
-    if (e instanceof DataverseError) return errorResponse(e);
+    if (e instanceof DataverseError) return { ...errorResponse(e), log: { operations: ctx?.usage.operations ?? 1 } };
     throw e;
   } finally {
-    done();
+    if (ctx) addTally(core.stats.rows, ctx.writes);
+    core.stats.leave();
+    done(ctx?.usage ?? { operations: 1 });
   }
 }
 
@@ -154,7 +169,7 @@ const DEFAULT_FAULT_ERRORS: Record<number, [string, string]> = {
 function faultResponse(core: EmulatorCore, rule: FaultRuleState): EmuResponse {
   const status = rule.status ?? 200;
   const headers: Record<string, string> = {};
-  const retryAfter = rule.retryAfter ?? (status === 429 ? core.config.retryAfterSeconds : undefined);
+  const retryAfter = rule.retryAfter ?? (status === 429 ? retryAfterSeconds(core.config) : undefined);
   if (retryAfter !== undefined) headers["Retry-After"] = String(retryAfter);
   if (rule.action === "invalid-json") {
     return { status, headers: { ...headers, "Content-Type": JSON_CONTENT_TYPE }, body: '{"@odata.context":"truncated","value":[{"name":' };
@@ -177,7 +192,10 @@ export function dataverseSite(core: EmulatorCore, control: (req: EmuRequest) => 
     count: () => {
       core.stats.dataverseRequests++;
     },
-    handle: async (req) => withServiceHeaders(core, await handle(core, req)),
-    faultResponse: (rule) => withServiceHeaders(core, faultResponse(core, rule)),
+    handle: async (req) => {
+      const routed = core.webServers.route(req.headers.cookie);
+      return fromWebServer(core, routed, await handle(core, routed.server, req));
+    },
+    faultResponse: (rule, req) => fromWebServer(core, core.webServers.route(req.headers.cookie), faultResponse(core, rule)),
   };
 }

@@ -18,6 +18,10 @@ export const CODES = {
   versionMismatch: "0x80060882",
   notMember: "0x80072560",
   unexpected: "0x80040216",
+  /** Invalid argument (a request the platform refuses as a whole). */
+  invalidArgument: "0x80040203",
+  /** The message does not support the table (`The 'X' method does not support entities of type 'y'`). */
+  messageNotSupported: "0x80040800",
   tooManyRequests: "0x80072322",
   executionTime: "0x80072321",
   concurrency: "0x80072326",

@@ -24,6 +24,7 @@ export type { EmulatorControl } from "./control";
 export type { EmulatorConfig } from "./config";
 export type { FaultRule, FaultRuleState, FaultAction } from "./faults";
 export type { EmulatorStats, RequestLogEntry, ServerName } from "./requestlog";
+export type { WebServerStats } from "./webservers";
 export { SEED_IDS } from "./seed";
 
 export interface EmulatorOptions {

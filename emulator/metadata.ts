@@ -1,6 +1,5 @@
 // EntityDefinitions: table and column metadata, enough for clients that map entity set names,
 // primary attributes and column types. Metadata queries are never paged.
-import { createHash } from "node:crypto";
 import { json, type DvContext } from "./context";
 import { badRequest, CODES, DataverseError, methodNotAllowed, notImplemented, unknownProperty, unknownSegment } from "./errors";
 import { evaluateFilter, filterProperties, parseFilter } from "./filter";
@@ -8,6 +7,7 @@ import { parseKeyPredicate, parseSegment, parseSelect } from "./odata";
 import type { EmuResponse } from "./server";
 import { TABLES, type ColumnDef, type TableDef } from "./tables";
 import type { Value } from "./values";
+import { stableGuid } from "./util";
 
 type Metadata = Record<string, unknown>;
 
@@ -47,10 +47,7 @@ const TYPE_NAMES: Record<ColumnDef["type"], { odataType: string; typeName: strin
 };
 
 /** Stable per-column id derived from the table's id and the column name. */
-function attributeId(t: TableDef, c: ColumnDef): string {
-  const h = createHash("sha1").update(`${t.metadataId}/${c.name}`).digest("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
+const attributeId = (t: TableDef, c: ColumnDef): string => stableGuid(`${t.metadataId}/${c.name}`);
 
 function attributeMetadata(t: TableDef, c: ColumnDef): Metadata {
   return {

@@ -222,11 +222,13 @@ export interface Preferences {
   maxPageSize?: number;
   /** Value of odata.include-annotations without quotes, e.g. `*` or `OData.Community.Display.V1.FormattedValue`. */
   includeAnnotations?: string;
+  /** `odata.continue-on-error` (a `$batch` goes on after a failed request). */
+  continueOnError: boolean;
 }
 
 /** `Prefer` may be repeated and/or comma-separated; quoted values may contain commas. */
 export function parsePrefer(header: string | undefined): Preferences {
-  const prefs: Preferences = { returnRepresentation: false };
+  const prefs: Preferences = { returnRepresentation: false, continueOnError: false };
   if (!header) return prefs;
   for (const part of splitQuoted(header)) {
     const eq = part.indexOf("=");
@@ -241,6 +243,7 @@ export function parsePrefer(header: string | undefined): Preferences {
     if (name === "return" && value === "representation") prefs.returnRepresentation = true;
     else if (name === "odata.maxpagesize" && /^\d+$/.test(value) && Number(value) > 0) prefs.maxPageSize = Number(value);
     else if (name === "odata.include-annotations") prefs.includeAnnotations = value;
+    else if (name === "odata.continue-on-error") prefs.continueOnError = value === "" || value === "true";
   }
   return prefs;
 }

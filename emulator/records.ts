@@ -6,7 +6,7 @@ import { retrieveByFetchXml } from "./fetchrun";
 import { evaluateFilter, filterProperties, parseFilter, parseOrderBy, sortRows, type FilterExpr } from "./filter";
 import { annotationFilter, contextPath, parseProjection, RowFormatter, type Projection } from "./format";
 import { cookieGuid, innerCookie, innerOfOuter, outerCookie, parseInnerCookie } from "./paging";
-import { conditionMatches, parseCondition, parseSegment, type Token } from "./odata";
+import { conditionMatches, parseCondition, parseSegment, type Condition, type Token } from "./odata";
 import { keyPredicate, notFound, parseJsonObject, payloadValues, resolveTarget, type Target } from "./rows";
 import { Store } from "./store";
 import { columnByProperty, lookupByNavigation, type TableDef } from "./tables";
@@ -231,32 +231,61 @@ function writeResponse(ctx: DvContext, table: TableDef, row: Row, projection: Pr
 function create(ctx: DvContext, table: TableDef): EmuResponse {
   // Validate the query first: a bad $select fails before anything is written.
   const projection = parseProjection(table, ctx.query.get("$select"), ctx.query.get("$expand"));
-  const { values } = payloadValues(ctx.core.store, table, parseJsonObject(ctx.req.body));
-  const id = (values[table.primaryIdAttribute] as string | null) ?? newGuid();
-  if (ctx.core.store.get(table, id)) throw duplicateRecord();
-  const row = ctx.core.store.insert(table, id, values);
+  const row = insertRow(ctx, table, parseJsonObject(ctx.req.body));
   return writeResponse(ctx, table, row, projection, 201);
 }
 
+/** The id-form URL of a row, which `$batch` Content-ID references stand for. */
+const rowUrl = (ctx: DvContext, table: TableDef, row: Row) => `${ctx.base}/${table.entitySetName}(${row[table.primaryIdAttribute]})`;
+
+/**
+ * Creates a row from a request body (a single create, or a CreateMultiple target): column checks,
+ * a client-chosen id honoured, 412 when that id exists (`duplicateMessage` for CreateMultiple's wording).
+ */
+export function insertRow(ctx: DvContext, table: TableDef, body: Record<string, unknown>, duplicateMessage?: string): Row {
+  const { values } = payloadValues(ctx.core.store, table, body);
+  const id = (values[table.primaryIdAttribute] as string | null) ?? newGuid();
+  if (ctx.core.store.get(table, id)) throw duplicateRecord(duplicateMessage);
+  const row = ctx.core.store.insert(table, id, values);
+  ctx.writes.created++;
+  ctx.entityUrl = rowUrl(ctx, table, row);
+  return row;
+}
+
 function update(ctx: DvContext, target: Target): EmuResponse {
+  // $expand is ignored on updates, like the real service does.
+  const projection = parseProjection(target.table, ctx.query.get("$select"), undefined);
+  const conditions = { ifMatch: parseCondition(ctx.req.headers["if-match"]), ifNoneMatch: parseCondition(ctx.req.headers["if-none-match"]) };
+  const { row, created } = writeRow(ctx, target, parseJsonObject(ctx.req.body), conditions);
+  return writeResponse(ctx, target.table, row, projection, created ? 201 : 200, target);
+}
+
+/**
+ * Updates the row `target` addresses, or creates it (upsert) under the id or key values of the
+ * target. The If-Match / If-None-Match matrix of the real service decides first.
+ */
+export function writeRow(
+  ctx: DvContext,
+  target: Target,
+  body: Record<string, unknown>,
+  conditions: { ifMatch?: Condition; ifNoneMatch?: Condition } = {},
+): { row: Row; created: boolean } {
   const { table, row: existing } = target;
   const store = ctx.core.store;
-  // $expand is ignored on updates, like the real service does.
-  const projection = parseProjection(table, ctx.query.get("$select"), undefined);
-  const ifMatch = parseCondition(ctx.req.headers["if-match"]);
-  const ifNoneMatch = parseCondition(ctx.req.headers["if-none-match"]);
+  const { ifMatch, ifNoneMatch } = conditions;
   if (ifMatch) {
     if (!existing) throw notFound(target);
     if (!conditionMatches(ifMatch, existing.versionnumber as number)) throw versionMismatch();
   }
   if (ifNoneMatch && existing && conditionMatches(ifNoneMatch, existing.versionnumber as number)) throw duplicateRecord();
-  const { values } = payloadValues(store, table, parseJsonObject(ctx.req.body));
+  const { values } = payloadValues(store, table, body);
 
   if (existing) {
     const row = store.update(table, existing, values);
-    return writeResponse(ctx, table, row, projection, 200, target);
+    ctx.writes.updated++;
+    ctx.entityUrl = rowUrl(ctx, table, row);
+    return { row, created: false };
   }
-  // Upsert: create the row under the id or key values of the URL.
   const bodyId = values[table.primaryIdAttribute] as string | null | undefined;
   if (target.id && bodyId && bodyId !== target.id) {
     throw badRequest(`The value of '${table.primaryIdAttribute}' in the request body does not match the key in the request URL.`);
@@ -265,7 +294,9 @@ function update(ctx: DvContext, target: Target): EmuResponse {
   if (store.get(table, id)) throw duplicateRecord();
   // Key values in the body win over the URL's (and may then collide with another row: 412).
   const row = store.insert(table, id, { ...target.keyValues, ...values });
-  return writeResponse(ctx, table, row, projection, 201, target);
+  ctx.writes.created++;
+  ctx.entityUrl = rowUrl(ctx, table, row);
+  return { row, created: true };
 }
 
 function remove(ctx: DvContext, target: Target): EmuResponse {
@@ -274,5 +305,6 @@ function remove(ctx: DvContext, target: Target): EmuResponse {
   const ifMatch = parseCondition(ctx.req.headers["if-match"]);
   if (ifMatch && !conditionMatches(ifMatch, row.versionnumber as number)) throw versionMismatch();
   ctx.core.store.delete(table, row[table.primaryIdAttribute] as string);
+  ctx.writes.deleted++;
   return noContent();
 }

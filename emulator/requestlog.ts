@@ -1,4 +1,5 @@
 // What the emulator saw: a bounded log of requests (both servers) and running counters.
+import type { WebServerStats } from "./webservers";
 
 export type ServerName = "dataverse" | "login";
 
@@ -22,6 +23,10 @@ export interface RequestLogEntry {
   /** Arrival and completion, ms since the epoch with sub-ms precision; endedAt null while pending. */
   startedAt: number;
   endedAt: number | null;
+  /** Dataverse requests that reached a handler: operations carried (1; bulk: targets; `$batch`: its requests). */
+  operations?: number;
+  /** Dataverse requests: index of the web server that took it (see `webServers`). */
+  webServer?: number;
 }
 
 export const MAX_LOG_ENTRIES = 50_000;
@@ -64,6 +69,27 @@ export interface EmulatorStats {
   peakConcurrency: number;
   /** 429 responses sent by either server (limits and injected faults). */
   throttled: number;
+  /** Rows created, updated and deleted by committed Web API writes (seeding and lookups cleared by a delete not counted). */
+  rowsCreated: number;
+  rowsUpdated: number;
+  rowsDeleted: number;
+  /** Per web server: its requests, 429s, concurrency and current window. */
+  servers: WebServerStats[];
+}
+
+/** Rows written by one request; only committed writes reach the totals. */
+export interface WriteTally {
+  created: number;
+  updated: number;
+  deleted: number;
+}
+
+export const newTally = (): WriteTally => ({ created: 0, updated: 0, deleted: 0 });
+
+export function addTally(into: WriteTally, from: WriteTally): void {
+  into.created += from.created;
+  into.updated += from.updated;
+  into.deleted += from.deleted;
 }
 
 export class Stats {
@@ -73,6 +99,7 @@ export class Stats {
   currentConcurrency = 0;
   peakConcurrency = 0;
   throttled = 0;
+  readonly rows = newTally();
 
   enter(): void {
     this.currentConcurrency++;
@@ -90,9 +117,10 @@ export class Stats {
     this.openidConfigRequests = 0;
     this.throttled = 0;
     this.peakConcurrency = this.currentConcurrency;
+    Object.assign(this.rows, newTally());
   }
 
-  snapshot(): EmulatorStats {
+  snapshot(servers: WebServerStats[]): EmulatorStats {
     return {
       dataverseRequests: this.dataverseRequests,
       tokenRequests: this.tokenRequests,
@@ -100,6 +128,10 @@ export class Stats {
       currentConcurrency: this.currentConcurrency,
       peakConcurrency: this.peakConcurrency,
       throttled: this.throttled,
+      rowsCreated: this.rows.created,
+      rowsUpdated: this.rows.updated,
+      rowsDeleted: this.rows.deleted,
+      servers,
     };
   }
 }

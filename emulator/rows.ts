@@ -61,11 +61,11 @@ export function keyPredicate(table: TableDef, keyValues: Row): string {
 export const notFound = (t: Target): DataverseError => (t.byKey ? notFoundByKey(t.table) : notFoundById(t.table, t.id!));
 
 /**
- * Resolves an `@odata.bind` value: `/contacts(<id>)`, `contacts(<id>)`, an absolute URL, or a key form.
- * Returns the id of the existing row it names.
+ * The record a URL names: `/contacts(<id>)`, `contacts(<id>)`, an absolute URL, or a key form
+ * (`@odata.bind` values, UpsertMultiple's `@odata.id`). `what` names the annotation in errors.
  */
-function resolveBind(store: Store, navigation: string, target: TableDef, value: unknown): string {
-  if (typeof value !== "string") throw badRequest(`The value of '${navigation}@odata.bind' must be a string URL of a record.`);
+export function addressedRecord(value: unknown, what: string): { table: TableDef; args: string } {
+  if (typeof value !== "string") throw badRequest(`The value of '${what}' must be a string URL of a record.`);
   const relative = value
     .trim()
     .replace(/^https?:\/\/[^/]+/i, "")
@@ -75,12 +75,18 @@ function resolveBind(store: Store, navigation: string, target: TableDef, value: 
   const table = tableBySet(segment.name);
   if (!table) throw unknownSegment(segment.name);
   if (segment.args === undefined || relative.includes("/")) {
-    throw badRequest(`The @odata.bind value '${value}' does not identify a single record.`);
+    throw badRequest(`The ${what.replace(/^.*@/, "@")} value '${value}' does not identify a single record.`);
   }
+  return { table, args: segment.args };
+}
+
+/** Resolves an `@odata.bind` value to the id of the existing row it names. */
+function resolveBind(store: Store, navigation: string, target: TableDef, value: unknown): string {
+  const { table, args } = addressedRecord(value, `${navigation}@odata.bind`);
   if (table !== target) {
     throw badRequest(`The navigation property '${navigation}' expects a record of type '${odataType(target)}', but '${value}' is a '${odataType(table)}'.`);
   }
-  const t = resolveTarget(store, table, segment.args);
+  const t = resolveTarget(store, table, args);
   if (!t.row) throw notFound(t);
   return t.row[table.primaryIdAttribute] as string;
 }

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { Socket } from "node:net";
 import { faultAction, type FaultInjector, type FaultRuleState } from "./faults";
-import type { RequestLog, ServerName, Stats } from "./requestlog";
+import type { RequestLog, RequestLogEntry, ServerName, Stats } from "./requestlog";
 import { EmulatorClosedError, headerValue, preciseNow, type Timers } from "./util";
 
 export interface EmuRequest {
@@ -23,6 +23,8 @@ export interface EmuResponse {
   /** A list value is sent as one header line per item. */
   headers?: Record<string, string | number | string[]>;
   body?: string;
+  /** Not sent: facts the request log keeps about the request. */
+  log?: Pick<RequestLogEntry, "operations" | "webServer">;
 }
 
 /** One server's behaviour, plugged into the shared pipeline. */
@@ -151,11 +153,15 @@ export function pipeline(site: Site, deps: PipelineDeps): (req: IncomingMessage,
         return;
       case "respond":
       case "invalid-json":
-      case "html":
-        send(res, site.faultResponse(rule!, req));
+      case "html": {
+        const faulted = site.faultResponse(rule!, req);
+        Object.assign(entry, faulted.log);
+        send(res, faulted);
         return;
+      }
     }
     const response = await site.handle(req);
+    Object.assign(entry, response.log);
     if (action === "reset-after") raw.socket.destroy();
     else send(res, response);
   }

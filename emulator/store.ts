@@ -34,11 +34,25 @@ export interface WriteTimes {
   modifiedon?: string;
 }
 
+/** A row as it was before a write inside `atomic()`: undefined when the write created it. */
+interface JournalEntry {
+  table: TableDef;
+  id: string;
+  before: Row | undefined;
+}
+
 export class Store {
   private data = new Map<string, TableData>();
   private version = VERSION_BASE;
   /** Bumped by every change to any table: cached query results are valid for one generation. */
   generation = 0;
+  /** Set while `atomic()` runs: the rows' earlier states, in write order, so a failure can restore them. */
+  private journal?: JournalEntry[];
+  /**
+   * While `atomic()` runs: a table's row order before its first delete. Rows come back in insertion
+   * order (OData without $orderby), so a row whose delete is undone goes back to its place.
+   */
+  private orderBeforeDelete?: Map<TableDef, string[]>;
 
   constructor() {
     this.clearAll();
@@ -82,6 +96,58 @@ export class Store {
     return id === undefined ? undefined : this.get(table, id);
   }
 
+  /**
+   * Runs `fn` as one transaction: when it throws, every row it wrote (created, updated, deleted,
+   * lookups cleared by a delete) is put back as it was, and the error goes on. Nests: an inner
+   * failure undoes only the inner writes. Rows are never changed in place, so the journal can keep
+   * the old row objects themselves.
+   */
+  atomic<T>(fn: () => T): T {
+    const outermost = this.journal === undefined;
+    const journal = (this.journal ??= []);
+    this.orderBeforeDelete ??= new Map();
+    const mark = journal.length;
+    try {
+      return fn();
+    } catch (e) {
+      this.undo(journal, mark);
+      throw e;
+    } finally {
+      if (outermost) this.journal = this.orderBeforeDelete = undefined;
+    }
+  }
+
+  private undo(journal: JournalEntry[], mark: number): void {
+    const readded = new Set<TableDef>();
+    while (journal.length > mark) {
+      const { table, id, before } = journal.pop()!;
+      const rows = this.tableData(table).rows;
+      const current = rows.get(id);
+      if (current) {
+        this.unindex(table, current);
+        rows.delete(id);
+      } else if (before) readded.add(table);
+      if (before) {
+        rows.set(id, before);
+        this.index(table, before);
+      }
+    }
+    for (const table of readded) this.restoreOrder(table, this.orderBeforeDelete!.get(table)!);
+    this.generation++;
+  }
+
+  /** Puts the rows back in `order`; rows it does not know (created after it) follow in their current order. */
+  private restoreOrder(table: TableDef, order: string[]): void {
+    const data = this.tableData(table);
+    const ordered = new Map<string, Row>();
+    for (const id of order) {
+      const row = data.rows.get(id);
+      if (row) ordered.set(id, row);
+    }
+    for (const [id, row] of data.rows) if (!ordered.has(id)) ordered.set(id, row);
+    data.rows = ordered;
+  }
+
   /** `W/"<versionnumber>"`. */
   static etag(row: Row): string {
     return `W/"${row.versionnumber}"`;
@@ -101,6 +167,7 @@ export class Store {
     row.modifiedon = times.modifiedon ?? times.createdon ?? now;
     this.finishWrite(table, row);
     this.checkKeys(table, row);
+    this.journal?.push({ table, id, before: undefined });
     rows.set(id, row);
     this.index(table, row);
     return row;
@@ -119,6 +186,7 @@ export class Store {
     row.modifiedon = times.modifiedon ?? isoSeconds();
     this.finishWrite(table, row);
     this.checkKeys(table, row, id);
+    this.journal?.push({ table, id, before: existing });
     this.unindex(table, existing);
     this.tableData(table).rows.set(id, row);
     this.index(table, row);
@@ -131,6 +199,8 @@ export class Store {
     const row = data.rows.get(id.toLowerCase());
     if (!row) return;
     this.generation++;
+    if (this.orderBeforeDelete && !this.orderBeforeDelete.has(table)) this.orderBeforeDelete.set(table, [...data.rows.keys()]);
+    this.journal?.push({ table, id: id.toLowerCase(), before: row });
     this.unindex(table, row);
     data.rows.delete(id.toLowerCase());
     for (const other of TABLES) {

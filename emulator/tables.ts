@@ -30,6 +30,9 @@ export interface AlternateKeyDef {
   columns: readonly string[];
 }
 
+/** Bulk messages a table may support; UpsertMultiple comes with both (see `supportsBulk`). */
+export type BulkMessage = "CreateMultiple" | "UpdateMultiple" | "UpsertMultiple";
+
 export interface TableDef {
   logicalName: string;
   schemaName: string;
@@ -43,6 +46,11 @@ export interface TableDef {
   isCustomEntity: boolean;
   columns: readonly ColumnDef[];
   alternateKeys: readonly AlternateKeyDef[];
+  /**
+   * CreateMultiple / UpdateMultiple support. Dataverse supports them on custom and many, not all,
+   * standard tables; clients ask `sdkmessagefilters` and fall back to `$batch` where they are missing.
+   */
+  bulkMessages: ReadonlyArray<"CreateMultiple" | "UpdateMultiple">;
   /** Recomputes derived columns after a write (e.g. a contact's fullname). */
   compute?: (row: Record<string, unknown>) => void;
 }
@@ -88,6 +96,7 @@ const account: TableDef = {
     ...systemColumns(),
   ],
   alternateKeys: [{ name: "accountnumber_key", displayName: "Account Number Key", columns: ["accountnumber"] }],
+  bulkMessages: ["CreateMultiple", "UpdateMultiple"],
 };
 
 const contact: TableDef = {
@@ -119,6 +128,8 @@ const contact: TableDef = {
     ...systemColumns(),
   ],
   alternateKeys: [{ name: "contact_name_email_key", displayName: "First Name and Email Key", columns: ["firstname", "emailaddress1"] }],
+  // Without bulk messages here, so clients exercise their `$batch` fallback.
+  bulkMessages: [],
   compute(row) {
     const parts = [row.firstname, row.lastname].filter((p): p is string => typeof p === "string" && p !== "");
     row.fullname = parts.length ? parts.join(" ") : null;
@@ -159,6 +170,7 @@ const iotDevice: TableDef = {
     ...systemColumns(),
   ],
   alternateKeys: [{ name: "dv_serialnumber_key", displayName: "Serial Number Key", columns: ["dv_serialnumber"] }],
+  bulkMessages: ["CreateMultiple", "UpdateMultiple"],
 };
 
 export const TABLES: readonly TableDef[] = [account, contact, iotDevice];
@@ -180,3 +192,9 @@ export function lookupByNavigation(table: TableDef, navigation: string): ColumnD
 }
 
 export const odataType = (table: TableDef): string => `Microsoft.Dynamics.CRM.${table.logicalName}`;
+
+/** UpsertMultiple works where both CreateMultiple and UpdateMultiple do (Microsoft's rule). */
+export function supportsBulk(table: TableDef, message: BulkMessage): boolean {
+  if (message === "UpsertMultiple") return table.bulkMessages.includes("CreateMultiple") && table.bulkMessages.includes("UpdateMultiple");
+  return table.bulkMessages.includes(message);
+}

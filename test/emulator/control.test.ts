@@ -137,6 +137,10 @@ describe("control API over HTTPS", () => {
       executionTimeLimitMs: 1_200_000,
       retryAfterSeconds: 5,
       dopHint: null,
+      requestCostMs: 0,
+      rowCostMs: 0,
+      timeScale: 1,
+      webServers: 1,
     });
     const patched = await client.control("PATCH", "config", { dopHint: 4, latencyMs: 1 });
     assert.equal(patched.dopHint, 4);

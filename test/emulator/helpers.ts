@@ -1,6 +1,7 @@
 // Plain HTTPS client for black-box tests of the emulator: trusts the emulator CA through an agent
 // (never through NODE_EXTRA_CA_CERTS), and returns status, headers and body text as received.
 import { after, before, beforeEach } from "node:test";
+import assert from "node:assert/strict";
 import https from "node:https";
 import type { IncomingHttpHeaders } from "node:http";
 import path from "node:path";
@@ -113,6 +114,12 @@ export class Client {
     return this.request(method, `${this.emu.dataverseUrl}/api/data/v9.2/${resource}`, { ...options, headers });
   }
 
+  /** `POST $batch` with a body built from `items`. */
+  batch(items: BatchItem[], headers: Record<string, string> = {}): Promise<HttpResult> {
+    const { contentType, body } = batchBody(items);
+    return this.api("POST", "$batch", { headers: { "Content-Type": contentType, ...headers }, body });
+  }
+
   /** The HTTP control API. */
   async control(method: string, route: string, body?: unknown): Promise<any> {
     const res = await this.request(method, `${this.emu.dataverseUrl}/_emulator/${route}`, { body: body as object });
@@ -139,4 +146,94 @@ export function idFromEntityId(header: string | string[] | undefined): string {
   const m = String(header).match(/\(([0-9a-f-]{36})\)$/);
   if (!m) throw new Error(`no id in OData-EntityId '${header}'`);
   return m[1];
+}
+
+// ---------------------------------------------------------------------------------------------
+// $batch bodies and answers, written and read here without the emulator's own multipart code.
+
+export interface BatchRequest {
+  method: string;
+  /** As on the request line: `/api/data/v9.2/accounts`, an absolute URL, `$1`, … */
+  url: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  contentId?: string;
+}
+
+export type BatchItem = BatchRequest | { changeSet: BatchRequest[] };
+
+function requestPart(r: BatchRequest): string[] {
+  const body = r.body === undefined ? undefined : typeof r.body === "string" ? r.body : JSON.stringify(r.body);
+  const headers = { ...(body === undefined ? {} : { "Content-Type": "application/json; type=entry" }), ...r.headers };
+  return [
+    "Content-Type: application/http",
+    "Content-Transfer-Encoding: binary",
+    ...(r.contentId === undefined ? [] : [`Content-ID: ${r.contentId}`]),
+    "",
+    `${r.method} ${r.url} HTTP/1.1`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    "",
+    body ?? "",
+  ];
+}
+
+/** A `$batch` body with CRLF line ends and its Content-Type (boundary quoted, as Microsoft's samples write it). */
+export function batchBody(items: BatchItem[], boundary = "batch_80dd1615"): { contentType: string; body: string } {
+  const lines: string[] = [];
+  items.forEach((item, i) => {
+    lines.push(`--${boundary}`);
+    if ("changeSet" in item) {
+      const cs = `changeset_${i}`;
+      lines.push(`Content-Type: multipart/mixed; boundary="${cs}"`, "");
+      for (const r of item.changeSet) lines.push(`--${cs}`, ...requestPart(r));
+      lines.push(`--${cs}--`, "");
+    } else lines.push(...requestPart(item));
+  });
+  lines.push(`--${boundary}--`, "");
+  return { contentType: `multipart/mixed; boundary="${boundary}"`, body: lines.join("\r\n") };
+}
+
+export interface BatchPart {
+  status: number;
+  /** Inner response headers, names lowercased. */
+  headers: Record<string, string>;
+  /** Part headers (Content-Type, Content-ID…), names lowercased. */
+  partHeaders: Record<string, string>;
+  body: string;
+  json(): any;
+}
+
+function headerBlock(lines: string[]): Record<string, string> {
+  return Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+}
+
+function splitMultipart(text: string, boundary: string): string[] {
+  const end = text.indexOf(`\r\n--${boundary}--`);
+  assert.ok(end >= 0, `closing delimiter --${boundary}-- missing`);
+  return text
+    .slice(0, end)
+    .split(`--${boundary}\r\n`)
+    .slice(1)
+    .map((p) => p.replace(/\r\n$/, ""));
+}
+
+function readPart(part: string): BatchPart | BatchPart[] {
+  const blank = part.indexOf("\r\n\r\n");
+  const partHeaders = headerBlock(part.slice(0, blank).split("\r\n"));
+  const content = part.slice(blank + 4);
+  const nested = partHeaders["content-type"].match(/^multipart\/mixed; boundary=(changesetresponse_[0-9a-f-]{36})$/);
+  if (nested) return splitMultipart(`${content}\r\n`, nested[1]).map((p) => readPart(p) as BatchPart);
+  assert.equal(partHeaders["content-type"], "application/http");
+  const innerBlank = content.indexOf("\r\n\r\n");
+  const [statusLine, ...headerLines] = content.slice(0, innerBlank).split("\r\n");
+  const body = content.slice(innerBlank + 4);
+  return { status: Number(statusLine.split(" ")[1]), headers: headerBlock(headerLines), partHeaders, body, json: () => JSON.parse(body) };
+}
+
+/** The parts of a `$batch` answer in order; a change set's answers come as an array. */
+export function readBatchResponse(res: HttpResult): Array<BatchPart | BatchPart[]> {
+  const boundary = String(res.headers["content-type"]).match(/^multipart\/mixed; boundary=(batchresponse_[0-9a-f-]{36})$/)?.[1];
+  assert.ok(boundary, `not a batch answer: ${res.headers["content-type"]} ${res.text}`);
+  assert.ok(!/[^\r]\n/.test(res.text), "every line ends with CRLF");
+  return splitMultipart(res.text, boundary).map(readPart);
 }
