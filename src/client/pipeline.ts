@@ -59,6 +59,7 @@ export class RequestPipeline {
       const recovered = await req.afterLostAnswer(res, (check) => this.exchange(check, sameToken, abort));
       if (recovered) return { ok: recovered };
     }
+    if (req.answersInParts && /^multipart\/mixed/i.test(res.headers["content-type"] ?? "")) return { ok: res };
     const retryAfter = retryAfterSeconds(res.headers["retry-after"]);
     const error = res.status < 400 ? undefined : this.errorOf(req, res, retryAfter);
     const verdict = classify({ status: res.status, code: error?.code }, req.idempotent);
