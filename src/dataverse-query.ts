@@ -5,6 +5,7 @@
  */
 import type { NodeAPI } from "node-red";
 import type { Page } from "./client";
+import { PageFailure } from "./client/operations/pages";
 import { registerActionNode, type ActionContext } from "./shared/action-node";
 
 type Output = "all" | "page" | "row";
@@ -50,9 +51,14 @@ export = function (RED: NodeAPI): void {
   async function all(pages: AsyncGenerator<Page>) {
     const rows: unknown[] = [];
     let last: Page | undefined;
-    for await (const page of pages) {
-      for (const row of page.rows) rows.push(row);
-      last = page;
+    try {
+      for await (const page of pages) {
+        for (const row of page.rows) rows.push(row);
+        last = page;
+      }
+    } catch (err) {
+      // The rows read so far were never sent on: resuming at the failed page would lose them.
+      throw err instanceof PageFailure ? err.nothingSent() : err;
     }
     return { status: last!.status, requestId: last!.requestId, row: rows, details: summary(last!, rows.length) };
   }
@@ -60,6 +66,8 @@ export = function (RED: NodeAPI): void {
   /** One message per page or per row, each sent before the next page is fetched. */
   async function stream({ msg, send }: ActionContext, pages: AsyncGenerator<Page>, output: Output): Promise<void> {
     const { payload: _payload, ...base } = msg;
+    // Each row message gets its own row's id, or none: never the rowId of the message that started the query.
+    if (output === "row") delete base.rowId;
     const id = RED.util.generateId();
     let index = 0;
     for await (const page of pages) {
@@ -70,7 +78,9 @@ export = function (RED: NodeAPI): void {
           id,
           index,
           type: "array",
-          len: output === "page" ? page.rows.length : 1,
+          // Like split's chunk size: above 1 tells a join node to concatenate the pages (1 would mean single
+          // rows), also for a page of one row or none.
+          len: output === "page" ? Math.max(2, page.rows.length) : 1,
           ...(last ? { count: index + 1 } : {}),
           ...(msg.parts ? { parts: msg.parts } : {}),
         };
