@@ -223,6 +223,21 @@ describe("dataverse-query: output", () => {
     await nothingMore();
   });
 
+  it("row and page messages each carry their own copy of the rest of the input message", async () => {
+    for (const output of ["row", "page"]) {
+      await loadFlow(test.emu, [queryNode({ output, ...sizes(2) })]);
+      const outer = { id: "outer", index: 3, count: 4, type: "array", len: 1 };
+      const msgs = (await send({ topic: "t", meta: { site: "A" }, parts: outer }, output === "row" ? 5 : 3)).map((o) => o.msg);
+      assert.ok(msgs.every((m) => m.topic === "t" && m.meta.site === "A"));
+      assert.equal(new Set(msgs.map((m) => m.meta)).size, msgs.length, `${output}: every message has its own msg.meta`);
+      assert.ok(
+        msgs.every((m) => m.parts.parts?.id === "outer"),
+        "the input's parts nest inside, as split does",
+      );
+      await helper.unload();
+    }
+  });
+
   it("row: feeding a dataverse-update node updates every row", async () => {
     await loadFlow(test.emu, [
       queryNode({ output: "row", ...sizes(2), select: "dv_iotdeviceid", selectType: "str", wires: [["set"]] }),
