@@ -468,25 +468,23 @@ describe("dataverse-query: query options reach Dataverse", () => {
 });
 
 describe("dataverse-query: resuming and streaming", () => {
-  it("msg.nextLink from an earlier message fetches from that page on", async () => {
-    await loadFlow(test.emu, [queryNode({ ...sizes(2, 2), orderby: "dv_serialnumber", orderbyType: "str" })]);
-    const first = await run("q", {});
-    assert.deepEqual(
-      first.msg.payload.map((r: Msg) => r.dv_serialnumber),
-      ["SN-0001", "SN-0002"],
-    );
-    assert.equal(first.msg.dataverse.more, true);
+  it("msg.nextLink from an earlier message fetches just that page", async () => {
+    await loadFlow(test.emu, [queryNode({ output: "page", ...sizes(2, 0), orderby: "dv_serialnumber", orderbyType: "str" })]);
+    const pages = (await send({}, 3)).map((o) => o.msg);
+    assert.equal(pages[0].dataverse.more, true);
     await test.api.clearRequests();
-    const second = await run("q", { nextLink: first.msg.dataverse.nextLink });
+    const second = await run("q", { nextLink: pages[0].dataverse.nextLink });
     assert.equal(second.kind, "out", second.msg.error?.message);
     assert.deepEqual(
       second.msg.payload.map((r: Msg) => r.dv_serialnumber),
       ["SN-0003", "SN-0004"],
     );
+    await nothingMore();
     const requests = await queryRequests();
-    assert.equal(requests.length, 1, "just that page (maxRows 2)");
-    assert.equal(`${test.emu.dataverseUrl}${requests[0].url}`, first.msg.dataverse.nextLink);
+    assert.equal(requests.length, 1, "just that page, although maxRows is 0");
+    assert.equal(`${test.emu.dataverseUrl}${requests[0].url}`, pages[0].dataverse.nextLink);
     assert.equal(requests[0].headers.prefer, "odata.maxpagesize=2");
+    assert.equal(second.msg.parts.count, 1, "a join ends with that page");
     const third = await run("q", { nextLink: second.msg.dataverse.nextLink });
     assert.deepEqual(
       third.msg.payload.map((r: Msg) => r.dv_serialnumber),
@@ -559,10 +557,12 @@ describe("dataverse-query: resuming and streaming", () => {
     assert.equal(failure.dataverse.code, "0x80060888");
     assert.equal(failure.dataverse.page, 2);
     assert.equal(typeof failure.dataverse.nextLink, "string");
-    const resumed = await send({ ...failure, nextLink: failure.dataverse.nextLink }, 3);
-    assert.ok(resumed.every((o) => o.kind === "out"));
+    // A resumed message pulls one page at a time, each naming the next.
+    const resumed = await send({ ...failure, nextLink: failure.dataverse.nextLink }, 2);
+    const rest = await send({ nextLink: resumed[1].msg.dataverse.nextLink }, 1);
+    assert.ok([...resumed, ...rest].every((o) => o.kind === "out"));
     await nothingMore();
-    const serials = [...outcomes.slice(0, 2), ...resumed].map((o) => o.msg.payload.dv_serialnumber);
+    const serials = [...outcomes.slice(0, 2), ...resumed, ...rest].map((o) => o.msg.payload.dv_serialnumber);
     assert.deepEqual(serials, ["SN-0001", "SN-0002", "SN-0003", "SN-0004", "SN-0005"], "every row once");
   });
 
@@ -742,12 +742,15 @@ describe("dataverse-query: FetchXML", () => {
     assert.ok(requests.every((r) => /odata\.include-annotations="[^"]*Microsoft\.Dynamics\.CRM\.fetchxmlpagingcookie/.test(r.headers.prefer)));
 
     await test.api.clearRequests();
-    const resumed = (await send({ pagingCookie: msgs[0].dataverse.pagingCookie, page: msgs[0].dataverse.nextPage }, 2)).map((o) => o.msg);
+    const resumed = (await send({ pagingCookie: msgs[0].dataverse.pagingCookie, page: msgs[0].dataverse.nextPage }, 1)).map((o) => o.msg);
+    await nothingMore();
     assert.deepEqual(
       resumed.map((m) => m.payload.map((r: Msg) => r.dv_serialnumber)),
-      [["SN-0003", "SN-0004"], ["SN-0005"]],
+      [["SN-0003", "SN-0004"]],
+      "just that page",
     );
     assert.equal(resumed[0].dataverse.page, 2);
+    assert.equal(resumed[0].dataverse.nextPage, 3);
     const again = await fetchRequests();
     assert.match(again[0].xml, /page="2"/);
     assert.match(again[0].xml, /paging-cookie=/);
@@ -771,11 +774,13 @@ describe("dataverse-query: FetchXML", () => {
     assert.equal(failure.dataverse.nextPage, 2);
     assert.match(failure.dataverse.pagingCookie, /^<cookie/);
     await test.api.clearFaults();
-    const resumed = await send({ ...failure, pagingCookie: failure.dataverse.pagingCookie, page: failure.dataverse.nextPage }, 3);
-    assert.ok(resumed.every((o) => o.kind === "out"));
+    const resumed = await send({ ...failure, pagingCookie: failure.dataverse.pagingCookie, page: failure.dataverse.nextPage }, 2);
+    const last = resumed[1].msg.dataverse;
+    const rest = await send({ pagingCookie: last.pagingCookie, page: last.nextPage }, 1);
+    assert.ok([...resumed, ...rest].every((o) => o.kind === "out"));
     await nothingMore();
     assert.deepEqual(
-      [...outcomes.slice(0, 2), ...resumed].map((o) => o.msg.payload.dv_serialnumber),
+      [...outcomes.slice(0, 2), ...resumed, ...rest].map((o) => o.msg.payload.dv_serialnumber),
       ["SN-0001", "SN-0002", "SN-0003", "SN-0004", "SN-0005"],
     );
   });

@@ -23,6 +23,8 @@ export interface PageSource {
 export interface PagingOptions extends CallOptions {
   /** Stop after this many rows; 0 = all. */
   maxRows: number;
+  /** Read just the first page (a flow pulling one page at a time); its continuation stays. */
+  onePage?: boolean;
 }
 
 export async function* readPages(ctx: OperationContext, source: PageSource, start: Continuation, options: PagingOptions): AsyncGenerator<Page> {
@@ -46,6 +48,10 @@ export async function* readPages(ctx: OperationContext, source: PageSource, star
     }
     sent += page.rows.length;
     at = source.next(page);
+    if (options.onePage) {
+      yield { ...page, last: true };
+      return;
+    }
     yield at ? page : { ...page, last: true };
   }
 }

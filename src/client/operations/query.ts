@@ -87,7 +87,8 @@ export async function odataQuery(
     },
     next: (page) => (page.nextLink ? { nextLink: page.nextLink, page: page.page === undefined ? undefined : page.page + 1 } : undefined),
   };
-  return readPages(ctx, source, start, { maxRows, signal: call.signal });
+  // A message with msg.nextLink pulls just that page.
+  return readPages(ctx, source, start, { maxRows, signal: call.signal, onePage: resume?.nextLink !== undefined });
 }
 
 /** Dataverse's own annotation says whether the count stopped at 5,000; without it, a count of 5,000 may have. */
