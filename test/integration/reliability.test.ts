@@ -151,10 +151,12 @@ describe("service protection (429)", () => {
 describe("tokens", () => {
   it("tokens revoked mid-burst: exactly one more token request, and every message succeeds", async () => {
     await api.setConfig({ latencyMs: 5 });
-    await loadFlow(emu, [createNode("a")]);
+    // Small bulk requests, so the burst is still many requests when the tokens are revoked.
+    await loadFlow(emu, [createNode("a")], { connection: connectionNode(emu, { bulkSize: 10 }) });
     const done = collect(300, 60_000);
     for (let i = 0; i < 300; i++) helper.getNode("a").receive({ seq: i, payload: { name: `t ${i}` } });
-    while ((await api.stats()).dataverseRequests < 50) await new Promise((r) => setTimeout(r, 5));
+    // Mid-burst: some rows are written (bulk writes carry many rows per request).
+    while ((await api.stats()).rowsCreated < 50) await new Promise((r) => setTimeout(r, 5));
     await api.invalidateTokens();
     const outcomes = await done;
     accountedFor(outcomes, 300);
@@ -183,7 +185,8 @@ describe("transient faults", () => {
     await api.addFault({ server: "dataverse", method: "POST", status: 503, probability: 0.05 });
     await api.addFault({ server: "dataverse", method: "POST", action: "reset-before", probability: 0.05 });
     // 10 retries: with 10% failing attempts, one of 1,000 messages failing 6 times in a row is not rare enough.
-    await loadFlow(emu, [createNode("a")], { connection: connectionNode(emu, { concurrency: 16, maxRetries: 10 }) });
+    // Bulk requests of two: enough requests for both faults to happen often, and combined writes under faults.
+    await loadFlow(emu, [createNode("a")], { connection: connectionNode(emu, { concurrency: 16, maxRetries: 10, bulkSize: 2 }) });
     const outcomes = await burst(["a"], 1000, 180_000, (i) => ({ name: `fault ${i}` }));
     accountedFor(outcomes, 1000);
     assert.deepEqual(
@@ -252,7 +255,8 @@ describe("closing and redeploying", () => {
       { id: "caught", type: "helper", z: "tab", wires: [] },
     ];
     const credentials = { conn: { clientId: emu.clientId, clientSecret: emu.clientSecret } };
-    await loadFlow(emu, [createNode("a")]);
+    // Bulk requests of two, so 1,000 messages are still in flight when the redeploy comes.
+    await loadFlow(emu, [createNode("a")], { connection: connectionNode(emu, { bulkSize: 2 }) });
     const done = collect(1000, 60_000);
     for (let i = 0; i < 1000; i++) helper.getNode("a").receive({ seq: i, payload: { name: `deploy ${i}` } });
     await new Promise((r) => setTimeout(r, 300));
