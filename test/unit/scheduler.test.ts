@@ -111,3 +111,42 @@ test("a withdrawn job that has not started ends at once", async () => {
   await withdrawn;
   assert.equal(await first, "a");
 });
+
+test("waiting jobs of one group go together, up to the group size; a job that finds nothing waiting goes alone", async () => {
+  const combined: unknown[][] = [];
+  const scheduler = new RequestScheduler({
+    ...options,
+    concurrency: 1,
+    groupSize: () => 3,
+    combine: async (items) => {
+      combined.push(items);
+      await sleep(5);
+      return items.map((item) => (item === "bad" ? { failed: error("bad row") } : { ok: `${item} together` }));
+    },
+  });
+  const alone = (name: string) =>
+    scheduler.run(async (): Promise<AttemptOutcome<string>> => (await sleep(5), { ok: `${name} alone` }), undefined, { group: { key: "k", item: name } });
+  const results = await Promise.allSettled(["a", "b", "c", "bad", "e", "f"].map(alone));
+  assert.deepEqual(
+    results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message)),
+    ["a alone", "b together", "c together", "bad row", "e together", "f together"],
+  );
+  assert.deepEqual(combined, [
+    ["b", "c", "bad"],
+    ["e", "f"],
+  ]);
+});
+
+test("a throttled group waits as a whole and keeps its place at the front", async () => {
+  let calls = 0;
+  const scheduler = new RequestScheduler({
+    ...options,
+    concurrency: 1,
+    groupSize: () => 10,
+    combine: async (items) => (++calls === 1 ? items.map(() => ({ throttled: error("429"), retryAfterMs: 20 })) : items.map((item) => ({ ok: item }))),
+  });
+  const job = (name: string) =>
+    scheduler.run(async (): Promise<AttemptOutcome<string>> => (await sleep(5), { ok: name }), undefined, { group: { key: "k", item: name } });
+  assert.deepEqual(await Promise.all(["a", "b", "c", "d"].map(job)), ["a", "b", "c", "d"]);
+  assert.equal(calls, 2);
+});
