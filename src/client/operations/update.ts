@@ -31,13 +31,7 @@ export async function update(ctx: OperationContext, table: unknown, rowId: unkno
   // Upserts, and updates of an existing row by id, may go together; conditional writes go alone.
   const combinable = !etag && !options.returnRow && (mode === "upsert" || "id" in ref);
   const bulk = combinable
-    ? await bulkWrite(
-        ctx,
-        info,
-        mode === "upsert" ? "UpsertMultiple" : "UpdateMultiple",
-        "id" in ref ? { ...body, [info?.primaryIdAttribute ?? ""]: ref.id } : { ...body, "@odata.id": rowPath(set, ref) },
-        "id" in ref ? { id: ref.id } : { key: ref.key },
-      )
+    ? await bulkWrite(ctx, info, mode === "upsert" ? "UpsertMultiple" : "UpdateMultiple", body, "id" in ref ? { id: ref.id } : { key: ref.key })
     : undefined;
   const res = await ctx.send(
     {
