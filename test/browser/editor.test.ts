@@ -222,6 +222,7 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
       assert.equal(await configHasError("bulkSize"), false, `Bulk size '${good}' is accepted`);
     }
     assert.match(await page.locator("#dataverse-connection-advanced .form-tips").innerText(), /Bulk writes: when writes have to wait/);
+    await page.locator("#dataverse-connection-advanced").screenshot({ path: path.join(shots, "connection-advanced.png") });
     await page.selectOption("#node-config-input-bulk", "off");
     await page.click("#node-config-dialog-ok");
     await page.click("#node-dialog-ok");
