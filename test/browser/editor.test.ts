@@ -208,10 +208,7 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     await page.click("#dataverse-connection-advanced-toggle");
     await page.locator("#node-config-input-bulk").waitFor({ state: "visible" });
     assert.equal(await page.inputValue("#node-config-input-bulk"), "auto");
-    assert.deepEqual(await page.locator("#node-config-input-bulk option").allInnerTexts(), [
-      "Automatic: send waiting writes of one table together",
-      "Off: send every write alone",
-    ]);
+    assert.deepEqual(await page.locator("#node-config-input-bulk option").allInnerTexts(), ["Automatic: combine waiting writes", "Off: send each write alone"]);
     assert.equal(await page.inputValue("#node-config-input-bulkSize"), "100");
     for (const bad of ["0", "1001", "2.5", "lots"]) {
       await setConfigField("bulkSize", bad);
