@@ -19,7 +19,27 @@ export interface EmulatorInfo {
   caPem: string;
 }
 
-export type ScenarioName = "plain" | "plain-https" | "ours" | "ours-update" | "token-per-message" | "dynamics-web-api" | "dynamics-web-api-16" | "rss";
+export type ScenarioName =
+  "plain" | "plain-https" | "ours" | "ours-update" | "token-per-message" | "dynamics-web-api" | "dynamics-web-api-16" | "rss" | QueryScenarioName;
+
+/** The query scenarios: reading a whole table page by page. */
+export type QueryScenarioName = "query-plain" | "query-ours" | "query-ours-all" | "query-dynamics-web-api" | "query-rss";
+
+export const isQueryScenario = (name: ScenarioName): name is QueryScenarioName => name.startsWith("query-");
+
+/** The table the query scenarios read, and the rows the emulator is seeded with (`{n}`: the row number). */
+export const QUERY_TABLE = "dv_iotdevices";
+export const QUERY_ROW_TEMPLATE = {
+  dv_name: "Device {n}",
+  dv_serialnumber: "SN-{n}",
+  dv_temperature: "{n%40}",
+  dv_humidity: "{n%100}",
+  dv_batterylevel: "{n%101}",
+  dv_status: 100_000_000,
+  dv_lastreadingon: "2024-01-15T08:55:00Z",
+};
+/** Page size every query scenario asks for (Dataverse's largest). */
+export const QUERY_PAGE_SIZE = 5000;
 
 /** What the parent asks a measured child to do (argv[2], JSON). */
 export interface ScenarioSpec {
@@ -35,6 +55,10 @@ export interface ScenarioSpec {
   emulator: EmulatorInfo;
   /** rss only: how long to sample after the fan-out. */
   sampleMs?: number;
+  /** Query scenarios: rows in the table, all read by each read. */
+  tableRows?: number;
+  /** Query scenarios: measured reads of the whole table (after one warm-up read). */
+  reads?: number;
 }
 
 /** The one JSON line a measured child prints, after RESULT_PREFIX. */
@@ -46,7 +70,7 @@ export interface ScenarioResult {
   ok: number;
   errors: number;
   seconds: number;
-  /** Successful messages per second in the measured phase. */
+  /** Successful messages per second in the measured phase (query scenarios: rows per second). */
   rate: number;
   /** Token requests the emulator saw during the whole child run (warm-up included). */
   tokenRequests: number;
@@ -59,6 +83,8 @@ export interface ScenarioResult {
   firstError?: string;
   /** Rates of every run of this scenario and latency (the parent keeps the best). */
   runRates?: number[];
+  /** Peak RSS of every run (query-rss: the parent keeps the highest). */
+  runPeaks?: number[];
   /** CPU time of the measured process during the timed phase, % of one core. */
   cpuPercent?: number;
   /** The same for the emulator's process (filled in by the parent). */
@@ -68,9 +94,13 @@ export interface ScenarioResult {
   sampledPeakRssMb?: number;
   /** rss scenario: V8 heap in use when sampling ended, MB. */
   heapUsedMb?: number;
+  /** query-rss: most V8 heap in use among the samples, MB. */
+  sampledPeakHeapMb?: number;
   /** rss scenario: RSS after the warm-up, before the fan-out, MB. */
   baselineRssMb?: number;
   rssSamples?: number;
+  /** Query scenarios: rows that reached the end of the flow in the measured phase. */
+  rowsRead?: number;
 }
 
 export const RESULT_PREFIX = "BENCH_RESULT ";
@@ -102,6 +132,9 @@ export function controlClient(dataverseUrl: string, caPem: string) {
     stats: () => call("GET", "stats") as Promise<EmulatorStats>,
     resetStats: () => call("DELETE", "stats"),
     seed: (table: string, rows: Array<Record<string, unknown>>) => call("POST", "seed", { table, rows }),
+    clearRows: (table: string) => call("DELETE", `rows/${table}`),
+    /** `count` rows made from `template` by the emulator itself (fast). */
+    seedMany: (table: string, count: number, template: Record<string, unknown>) => call("POST", "seed", { table, count, template }),
   };
 }
 
@@ -112,20 +145,25 @@ export function maxRssMb(): number {
   return round(process.resourceUsage().maxRSS / 1024, 1);
 }
 
-/** Samples process RSS every `everyMs` until stopped; the timer does not keep the process alive. */
-export function sampleRss(everyMs: number): { stop(): { peakMb: number; samples: number } } {
+/** Samples process RSS (and V8's heap in use) every `everyMs` until stopped; the timer does not keep the process alive. */
+export function sampleRss(everyMs: number): { stop(): { peakMb: number; peakHeapMb: number; samples: number } } {
   let peak = process.memoryUsage.rss();
+  let peakHeap = process.memoryUsage().heapUsed;
   let samples = 1;
-  const timer = setInterval(() => {
+  const sample = () => {
     peak = Math.max(peak, process.memoryUsage.rss());
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  };
+  const timer = setInterval(() => {
+    sample();
     samples++;
   }, everyMs);
   timer.unref();
   return {
     stop() {
       clearInterval(timer);
-      peak = Math.max(peak, process.memoryUsage.rss());
-      return { peakMb: round(peak / 1048576, 1), samples: samples + 1 };
+      sample();
+      return { peakMb: round(peak / 1048576, 1), peakHeapMb: round(peakHeap / 1048576, 1), samples: samples + 1 };
     },
   };
 }
@@ -164,8 +202,9 @@ export async function startTimedPhase(name: string): Promise<() => Promise<{ cpu
 }
 
 async function startProfile(name: string): Promise<() => Promise<void>> {
+  const stopHeap = await startHeapProfile(name);
   const dir = process.env.BENCH_CPU_PROF;
-  if (!dir) return async () => undefined;
+  if (!dir) return stopHeap;
   const session = new Session();
   session.connect();
   const post = (method: string, params?: object) =>
@@ -177,6 +216,28 @@ async function startProfile(name: string): Promise<() => Promise<void>> {
     const { profile } = (await post("Profiler.stop")) as { profile: unknown };
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+    await stopHeap();
+  };
+}
+
+/**
+ * With BENCH_HEAP_PROF=<dir>, a sampling heap profile of the timed phase: every allocation, also those
+ * garbage-collected since, as <dir>/<name>.heapprofile (Chrome DevTools, Memory).
+ */
+async function startHeapProfile(name: string): Promise<() => Promise<void>> {
+  const dir = process.env.BENCH_HEAP_PROF;
+  if (!dir) return async () => undefined;
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
+  await post("HeapProfiler.enable");
+  await post("HeapProfiler.startSampling", { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return async () => {
+    const { profile } = (await post("HeapProfiler.stopSampling")) as { profile: unknown };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `${name}.heapprofile`), JSON.stringify(profile));
     session.disconnect();
   };
 }

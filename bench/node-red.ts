@@ -11,7 +11,19 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { writeHeapSnapshot } from "node:v8";
-import { controlClient, maxRssMb, startTimedPhase, round, sampleRss, sleep, type ScenarioResult, type ScenarioSpec } from "./common";
+import {
+  controlClient,
+  isQueryScenario,
+  maxRssMb,
+  QUERY_PAGE_SIZE,
+  QUERY_TABLE,
+  startTimedPhase,
+  round,
+  sampleRss,
+  sleep,
+  type ScenarioResult,
+  type ScenarioSpec,
+} from "./common";
 
 const root = path.resolve(__dirname, "..");
 
@@ -38,6 +50,15 @@ class Probe {
   firstError?: string;
   private target = 0;
   private finished?: () => void;
+
+  /** Query scenarios: rows that made it through. */
+  rowCount = 0;
+
+  /** Query counter node: `count` rows arrived; `last` when the read ended with them. */
+  rows(count: number, last: boolean): void {
+    this.rowCount += count;
+    if (last) this.done();
+  }
 
   /** Counter node: one message made it through. */
   done(): void {
@@ -99,6 +120,11 @@ for (let i = b.start; i < b.start + b.count; i++) {
 return [msgs];`;
 
 const COUNTER = `global.get("bench").done();
+return null;`;
+
+// Counts the rows of a query, whatever the output: an array of rows (all, page) or one row; a read
+// has ended with a message that has no msg.parts (all) or the last part (msg.parts.count).
+const QUERY_COUNTER = `global.get("bench").rows(Array.isArray(msg.payload) ? msg.payload.length : 1, !msg.parts || msg.parts.count !== undefined);
 return null;`;
 
 const ERRORS = `global.get("bench").failed(msg);
@@ -181,6 +207,18 @@ const DWA_CREATE = `const api = context.get("api");
 context.get("limit")(() => api.create({ collection: "accounts", data: msg.payload })).then(
     (id) => {
         msg.rowId = id;
+        node.send(msg);
+        node.done();
+    },
+    (err) => node.error(err, msg)
+);
+return null;`;
+
+// DynamicsWebApi's retrieveAll (every page, following @odata.nextLink), as its documentation shows.
+const DWA_QUERY = `const api = context.get("api");
+api.retrieveAll({ collection: "${QUERY_TABLE}", maxPageSize: ${QUERY_PAGE_SIZE} }).then(
+    (response) => {
+        msg.payload = response.value;
         node.send(msg);
         node.done();
     },
@@ -315,6 +353,42 @@ function buildFlow(spec: ScenarioSpec): { flow: FlowNode[]; credentials: Record<
         ],
         credentials: {},
       };
+    case "query-ours":
+    case "query-ours-all":
+    case "query-rss":
+      return {
+        flow: [
+          ...common.map((n) => (n.id === "inject" ? { ...n, wires: [["query"]] } : n.id === "counter" ? functionNode("counter", QUERY_COUNTER, []) : n)),
+          connection,
+          {
+            id: "query",
+            type: "dataverse-query",
+            z: "tab",
+            name: "",
+            connection: "conn",
+            queryType: "odata",
+            table: QUERY_TABLE,
+            tableType: "str",
+            maxRows: "0",
+            maxRowsType: "num",
+            pageSize: String(QUERY_PAGE_SIZE),
+            pageSizeType: "num",
+            output: spec.scenario === "query-rss" ? "row" : spec.scenario === "query-ours-all" ? "all" : "page",
+            count: false,
+            formattedValues: false,
+            wires: [["counter"]],
+          },
+        ],
+        credentials,
+      };
+    case "query-dynamics-web-api":
+      return {
+        flow: [
+          ...common.map((n) => (n.id === "inject" ? { ...n, wires: [["dwa-query"]] } : n.id === "counter" ? functionNode("counter", QUERY_COUNTER, []) : n)),
+          functionNode("dwa-query", DWA_QUERY, ["counter"], DWA_SETUP(0)),
+        ],
+        credentials: {},
+      };
     case "dynamics-web-api":
     case "dynamics-web-api-16":
       return {
@@ -360,8 +434,8 @@ export async function runNodeRed(spec: ScenarioSpec): Promise<ScenarioResult> {
     functionGlobalContext: {
       bench: probe,
       // What a settings.js would hand to function nodes for the DynamicsWebApi scenario.
-      dynamicsWebApi: spec.scenario.startsWith("dynamics-web-api") ? require("dynamics-web-api") : undefined,
-      msal: spec.scenario.startsWith("dynamics-web-api") ? require("@azure/msal-node") : undefined,
+      dynamicsWebApi: spec.scenario.includes("dynamics-web-api") ? require("dynamics-web-api") : undefined,
+      msal: spec.scenario.includes("dynamics-web-api") ? require("@azure/msal-node") : undefined,
     },
   });
   // Flows with a node type Node-RED could not load never start: say which, instead of waiting.
@@ -399,6 +473,7 @@ export async function runNodeRed(spec: ScenarioSpec): Promise<ScenarioResult> {
   };
 
   try {
+    if (isQueryScenario(spec.scenario)) return await measureQuery(spec, probe, fire, control);
     // Warm-up: sign-in, metadata, sockets, JIT.
     await fire(0, spec.warmup, 120_000);
     const warm = await control.stats();
@@ -460,6 +535,60 @@ async function measureRss(
     baselineRssMb,
     sampledPeakRssMb: peakMb,
     rssSamples: samples,
+  };
+}
+
+/**
+ * Query scenarios: every read sends one message to the flow's start, which reads the whole table.
+ * Throughput: one warm-up read, then `reads` reads timed back to back, rows per second. query-rss:
+ * one read (no warm-up, whose garbage would count too), RSS sampled throughout; the target is the
+ * process's peak.
+ */
+async function measureQuery(
+  spec: ScenarioSpec,
+  probe: Probe,
+  fire: (start: number, count: number, timeoutMs: number) => Promise<void>,
+  control: ReturnType<typeof controlClient>,
+): Promise<ScenarioResult> {
+  const rss = spec.scenario === "query-rss";
+  const read = () => fire(0, 1, 600_000);
+  let warmTokens = 0;
+  if (!rss) {
+    await read();
+    warmTokens = (await control.stats()).tokenRequests;
+    await control.resetStats();
+  }
+  probe.ok = 0;
+  probe.errors = 0;
+  probe.rowCount = 0;
+  probe.firstError = undefined;
+  const reads = rss ? 1 : (spec.reads ?? 1);
+  const baselineRssMb = round(process.memoryUsage.rss() / 1048576, 1);
+  const sampler = sampleRss(50);
+  const endPhase = await startTimedPhase(`${spec.scenario}-${spec.latencyMs}ms`);
+  const t0 = performance.now();
+  for (let i = 0; i < reads; i++) await read();
+  const seconds = (performance.now() - t0) / 1000;
+  const { cpuPercent } = await endPhase();
+  const { peakMb, peakHeapMb, samples } = sampler.stop();
+  const stats = await control.stats();
+  return {
+    ...measured(spec, probe, seconds, warmTokens, stats),
+    messages: reads * (spec.tableRows ?? 0),
+    warmup: rss ? 0 : (spec.tableRows ?? 0),
+    rate: round(probe.rowCount / seconds),
+    rowsRead: probe.rowCount,
+    peakRssMb: maxRssMb(),
+    cpuPercent,
+    ...(rss
+      ? {
+          baselineRssMb,
+          sampledPeakRssMb: peakMb,
+          sampledPeakHeapMb: peakHeapMb,
+          rssSamples: samples,
+          heapUsedMb: round(process.memoryUsage().heapUsed / 1048576, 1),
+        }
+      : {}),
   };
 }
 

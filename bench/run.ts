@@ -5,10 +5,13 @@
  *
  *   npm run bench                          everything (about 3 minutes), writes bench/results.md
  *   npm run bench -- --only plain,ours     some scenarios, nothing written
+ *   npm run bench -- --only query          the query scenarios only (reading 100,000 and 200,000 rows)
  *   npm run bench -- --latency 20          one latency, nothing written
  *   BENCH_CPU_PROF=.run/prof npm run bench -- --only ours --latency 0    a V8 CPU profile of each
  *                                          timed phase (open the .cpuprofile in Chrome DevTools)
  *   BENCH_HEAP_SNAPSHOT=.run/heap npm run bench -- --only rss           a heap snapshot with 20,000 queued
+ *   BENCH_HEAP_PROF=.run/heap npm run bench -- --only query-rss         a sampling heap profile (every allocation) of each
+ *                                          timed phase
  *   BENCH_PACKAGE_DIR=<dir>                another build of the package (a folder with package.json + nodes/);
  *                                          BENCH_PACKAGE_NOTE says what it is in results.md
  */
@@ -17,7 +20,19 @@ import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { writeTrustBundle } from "../emulator";
-import { controlClient, PHASE_PREFIX, RESULT_PREFIX, type EmulatorInfo, type ScenarioName, type ScenarioResult, type ScenarioSpec } from "./common";
+import {
+  controlClient,
+  isQueryScenario,
+  PHASE_PREFIX,
+  QUERY_PAGE_SIZE,
+  QUERY_ROW_TEMPLATE,
+  QUERY_TABLE,
+  RESULT_PREFIX,
+  type EmulatorInfo,
+  type ScenarioName,
+  type ScenarioResult,
+  type ScenarioSpec,
+} from "./common";
 
 const root = path.resolve(__dirname, "..");
 const caDir = path.join(root, ".run", "bench-ca");
@@ -27,6 +42,10 @@ const LATENCIES = [20, 0];
 /** Slow emulator of the memory scenario, and how many messages it queues. */
 const RSS_LATENCY_MS = 200;
 const RSS_MESSAGES = 20_000;
+/** Rows in the table the query throughput scenarios read, how often each reads it (timed), and the rows of query-rss. */
+const QUERY_ROWS = 100_000;
+const QUERY_READS = 3;
+const QUERY_RSS_ROWS = 200_000;
 
 interface PlannedRun {
   scenario: ScenarioName;
@@ -34,6 +53,8 @@ interface PlannedRun {
   messages: number;
   warmup: number;
   sampleMs?: number;
+  tableRows?: number;
+  reads?: number;
 }
 
 /** What each row means, for the table and results.md. */
@@ -46,6 +67,11 @@ const DESCRIPTIONS: Record<ScenarioName, string> = {
   "dynamics-web-api": "Node-RED: function node with DynamicsWebApi + msal-node, all at once",
   "token-per-message": "Node-RED: token request per message + http request nodes, all at once",
   rss: `Node-RED: ${RSS_MESSAGES.toLocaleString("en-US")} messages at once, ${RSS_LATENCY_MS} ms latency`,
+  "query-plain": "plain script: axios + keep-alive, one msal token, following @odata.nextLink",
+  "query-ours": "Node-RED: inject → dataverse-query (one message per page) → counter",
+  "query-ours-all": "Node-RED: inject → dataverse-query (one message with all rows) → counter",
+  "query-dynamics-web-api": "Node-RED: function node with DynamicsWebApi retrieveAll + msal-node → counter",
+  "query-rss": `Node-RED: inject → dataverse-query (one message per row) → counter, ${QUERY_RSS_ROWS.toLocaleString("en-US")} rows`,
 };
 
 function plan(): PlannedRun[] {
@@ -60,6 +86,13 @@ function plan(): PlannedRun[] {
     for (const scenario of ["dynamics-web-api", "token-per-message"] as const) runs.push({ scenario, latencyMs, messages: 3_000, warmup: 200 });
   }
   runs.push({ scenario: "rss", latencyMs: RSS_LATENCY_MS, messages: RSS_MESSAGES, warmup: 50, sampleMs: 8_000 });
+  // Reading a whole table at 0 ms latency (pages come one after the other, so latency adds the same to
+  // every client). The two the first target compares run twice, interleaved, and the better run counts.
+  for (const scenario of ["query-plain", "query-ours", "query-plain", "query-ours", "query-ours-all", "query-dynamics-web-api"] as const) {
+    runs.push({ scenario, latencyMs: 0, messages: QUERY_ROWS * QUERY_READS, warmup: QUERY_ROWS, tableRows: QUERY_ROWS, reads: QUERY_READS });
+  }
+  // Peak RSS depends on when V8 collects garbage: two runs, and the higher peak counts.
+  for (let i = 0; i < 2; i++) runs.push({ scenario: "query-rss", latencyMs: 0, messages: QUERY_RSS_ROWS, warmup: 0, tableRows: QUERY_RSS_ROWS, reads: 1 });
   return runs;
 }
 
@@ -101,6 +134,7 @@ function runScenario(spec: ScenarioSpec, bundle: string, emulatorPid: number): P
     env: childEnv({
       ...(process.env.BENCH_CPU_PROF ? { BENCH_CPU_PROF: path.resolve(process.env.BENCH_CPU_PROF) } : {}),
       ...(process.env.BENCH_HEAP_SNAPSHOT ? { BENCH_HEAP_SNAPSHOT: path.resolve(process.env.BENCH_HEAP_SNAPSHOT) } : {}),
+      ...(process.env.BENCH_HEAP_PROF ? { BENCH_HEAP_PROF: path.resolve(process.env.BENCH_HEAP_PROF) } : {}),
       NODE_EXTRA_CA_CERTS: bundle,
       DATAVERSE_URL: spec.emulator.dataverseUrl,
       DATAVERSE_CLOUD: "custom",
@@ -185,13 +219,19 @@ function tokensPer10k(r: ScenarioResult): number {
   return (r.tokenRequests * 10_000) / (r.messages + r.warmup);
 }
 
-/** One result per scenario and latency: the run with the highest rate, with every run's rate. */
+/**
+ * One result per scenario and latency: the run with the highest rate, with every run's rate; for
+ * query-rss (a memory target) the run with the highest peak RSS, with every run's peak.
+ */
 function bestRuns(results: ScenarioResult[]): ScenarioResult[] {
   const out: ScenarioResult[] = [];
   for (const r of results) {
     const i = out.findIndex((o) => o.scenario === r.scenario && o.latencyMs === r.latencyMs);
-    if (i < 0) out.push({ ...r, runRates: [r.rate] });
-    else out[i] = { ...(r.rate > out[i].rate ? r : out[i]), runRates: [...(out[i].runRates ?? []), r.rate] };
+    if (i < 0) out.push({ ...r, runRates: [r.rate], runPeaks: [r.peakRssMb] });
+    else {
+      const better = r.scenario === "query-rss" ? r.peakRssMb > out[i].peakRssMb : r.rate > out[i].rate;
+      out[i] = { ...(better ? r : out[i]), runRates: [...(out[i].runRates ?? []), r.rate], runPeaks: [...(out[i].runPeaks ?? []), r.peakRssMb] };
+    }
   }
   return out;
 }
@@ -232,13 +272,13 @@ function table(results: ScenarioResult[]): string {
   ];
   const cpu = (r: ScenarioResult) => `${r.cpuPercent ?? "?"} % / ${r.emulatorCpuPercent ?? "?"} %`;
   const rows: string[][] = [];
-  const latencies = [...new Set(results.filter((r) => r.scenario !== "rss").map((r) => r.latencyMs))];
+  const latencies = [...new Set(results.filter((r) => r.scenario !== "rss" && !isQueryScenario(r.scenario)).map((r) => r.latencyMs))];
   for (const latencyMs of latencies) {
     const limit = limitRate(latencyMs);
     if (limit)
       rows.push([`limit: ${CONCURRENCY} ÷ ${latencyMs} ms`, `${latencyMs} ms`, "", fmt(limit), "1.00", "", "", "", "", String(CONCURRENCY), "", "", ""]);
     const plain = find(results, "plain", latencyMs);
-    for (const r of results.filter((x) => x.latencyMs === latencyMs && x.scenario !== "rss")) {
+    for (const r of results.filter((x) => x.latencyMs === latencyMs && x.scenario !== "rss" && !isQueryScenario(x.scenario))) {
       rows.push([
         r.scenario,
         `${latencyMs} ms`,
@@ -286,6 +326,60 @@ function table(results: ScenarioResult[]): string {
     ]);
   }
   return [`| ${head.join(" | ")} |`, `| ${head.map((_h, i) => (i < 2 ? "---" : "---:")).join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+/** CPU time the measured process spent per 1,000 rows read in the timed phase, ms. */
+function cpuPer1000Rows(r: ScenarioResult): number {
+  return round1((((r.cpuPercent ?? 0) / 100) * r.seconds * 1e6) / Math.max(1, r.rowsRead ?? 0));
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+function queryTable(results: ScenarioResult[]): string {
+  const head = [
+    "Scenario",
+    "Rows read",
+    "rows/s",
+    "× plain",
+    "× DynamicsWebApi",
+    "Requests",
+    "Errors",
+    "Peak RSS (MB)",
+    "CPU per 1,000 rows (ms)",
+    "CPU: client / emulator",
+  ];
+  const plain = find(results, "query-plain", 0);
+  const dwa = find(results, "query-dynamics-web-api", 0);
+  const rows = results
+    .filter((r) => isQueryScenario(r.scenario))
+    .map((r) => {
+      const rss = r.scenario === "query-rss";
+      return [
+        r.scenario,
+        fmt(r.rowsRead ?? 0),
+        [
+          fmt(r.rate),
+          ...(r.runRates && r.runRates.length > 1
+            ? [
+                `(${r.runRates
+                  .filter((_x, i) => i !== r.runRates!.indexOf(r.rate))
+                  .map((x) => fmt(x))
+                  .join(", ")})`,
+              ]
+            : []),
+        ].join(" "),
+        plain && !rss ? ratioText(r.rate / plain.rate) : "",
+        dwa && !rss ? ratioText(r.rate / dwa.rate) : "",
+        fmt(r.dataverseRequests),
+        fmt(r.errors),
+        rss
+          ? `${[r.peakRssMb, ...(r.runPeaks ?? []).filter((_x, i) => i !== r.runPeaks!.indexOf(r.peakRssMb))].map((x) => fmt(x, 1)).join(", ")} (${fmt(r.baselineRssMb ?? 0)} before the read)`
+          : fmt(r.peakRssMb),
+        String(cpuPer1000Rows(r)),
+        `${r.cpuPercent ?? "?"} % / ${r.emulatorCpuPercent ?? "?"} %`,
+      ];
+    });
+  return [`| ${head.join(" | ")} |`, `| ${head.map((_h, i) => (i < 1 ? "---" : "---:")).join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
 
 interface Target {
@@ -355,6 +449,43 @@ function targets(results: ScenarioResult[]): Target[] {
     (v) => `${fmt(v)} MB (${fmt(rss?.accounted ?? 0)} of ${fmt(RSS_MESSAGES)} queued, in flight or done)`,
     !!rss && (rss.accounted ?? 0) >= RSS_MESSAGES,
   );
+  const qPlain = find(results, "query-plain", 0);
+  const qOurs = find(results, "query-ours", 0);
+  const qAll = find(results, "query-ours-all", 0);
+  const qDwa = find(results, "query-dynamics-web-api", 0);
+  const complete = (...rs: Array<ScenarioResult | undefined>) => rs.every((r) => r && r.errors === 0 && r.rowsRead === r.messages);
+  const rowsPerSecond = (a?: ScenarioResult, b?: ScenarioResult) => `${fmt(a?.rate ?? 0)} vs ${fmt(b?.rate ?? 0)} rows/s`;
+  add(
+    `query ${fmt(QUERY_ROWS)} rows: ours ≥ 0.9 × plain script`,
+    ratio(qOurs, qPlain),
+    (v) => v >= 0.9,
+    (v) => `${ratioText(v)} × (${rowsPerSecond(qOurs, qPlain)})`,
+    complete(qOurs, qPlain),
+  );
+  add(
+    `query ${fmt(QUERY_ROWS)} rows: ours ≥ DynamicsWebApi retrieveAll in a function node`,
+    ratio(qOurs, qDwa),
+    (v) => v >= 1,
+    (v) => `${ratioText(v)} × (${rowsPerSecond(qOurs, qDwa)})`,
+    complete(qOurs, qDwa),
+  );
+  const allVsPlain = ratio(qAll, qPlain);
+  if (allVsPlain !== undefined) {
+    out.push({
+      name: "query, not a target: ours with one message holding all rows vs plain script",
+      measured: `${ratioText(allVsPlain)} × (${rowsPerSecond(qAll, qPlain)})`,
+      pass: undefined,
+      info: true,
+    });
+  }
+  const qRss = find(results, "query-rss", 0);
+  add(
+    `query ${fmt(QUERY_RSS_ROWS)} rows, one message per row: peak RSS < 300 MB`,
+    qRss?.peakRssMb,
+    (v) => v < 300,
+    (v) => `${fmt(v, 1)} MB (the higher of ${qRss?.runPeaks?.length ?? 1} runs; ${fmt(qRss?.rowsRead ?? 0)} of ${fmt(QUERY_RSS_ROWS)} rows counted)`,
+    complete(qRss),
+  );
   return out;
 }
 
@@ -398,7 +529,16 @@ Measured ${date} at ${revision()} on ${machine()}, by \`npm run bench\` (${Math.
 ${table(results)}
 
 Rows: ${Object.entries(DESCRIPTIONS)
-    .filter(([name]) => results.some((r) => r.scenario === name))
+    .filter(([name]) => !isQueryScenario(name as ScenarioName) && results.some((r) => r.scenario === name))
+    .map(([name, text]) => `**${name}**: ${text}`)
+    .join("; ")}.
+
+### Query
+
+${queryTable(results)}
+
+Rows: ${Object.entries(DESCRIPTIONS)
+    .filter(([name]) => isQueryScenario(name as ScenarioName) && results.some((r) => r.scenario === name))
     .map(([name, text]) => `**${name}**: ${text}`)
     .join("; ")}.
 
@@ -438,6 +578,19 @@ Authorization header and an http request node creates the row. The two flows tha
 at once run ${fmt(3000)} messages. *rss* fans ${fmt(RSS_MESSAGES)} messages out at once to a create node whose
 connection has concurrency ${CONCURRENCY} and a queue limit of 20,000, against ${RSS_LATENCY_MS} ms latency, and samples RSS
 every 50 ms for 8 s; stopping the flows then ends the queued messages.
+
+The query scenarios read the table \`${QUERY_TABLE}\`, seeded by the emulator with ${fmt(QUERY_ROWS)} generated rows (query-rss:
+${fmt(QUERY_RSS_ROWS)}) of ${Object.keys(QUERY_ROW_TEMPLATE).length} columns, every column returned, in pages of ${fmt(QUERY_PAGE_SIZE)} rows
+(\`Prefer: odata.maxpagesize=${QUERY_PAGE_SIZE}\`), one page after the other, at 0 ms latency. After one warm-up read,
+each scenario reads the whole table ${QUERY_READS} times back to back and rows/s is the rows that reached the counter
+divided by that time. *query-plain* is the floor: axios on a keep-alive agent with one msal-node token, a loop
+following \`@odata.nextLink\`, each page parsed and counted. *query-ours* is a real Node-RED flow \`inject →
+dataverse-query → function (counter)\` with Max rows 0 and one message per page (*query-ours-all*: one message with
+every row); *query-plain* and *query-ours* run twice, interleaved, and the better run counts. *query-dynamics-web-api*
+is DynamicsWebApi's \`retrieveAll\` (which follows the next links itself) in a function node, signed in with
+msal-node as in the create scenarios, sending one message with every row. *query-rss* reads ${fmt(QUERY_RSS_ROWS)} rows
+with one message per row into the counter, with no warm-up; its peak RSS is the process's maximum resident set size;
+it runs twice and the higher peak counts (the other follows it).
 `;
 }
 
@@ -452,8 +605,9 @@ function dependencyVersion(name: string): string {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  const chosen = (r: PlannedRun) => !args.only || args.only.has(r.scenario) || (args.only.has("query") && isQueryScenario(r.scenario));
   const runs = plan().filter(
-    (r) => (!args.only || args.only.has(r.scenario)) && (args.latency === undefined || r.latencyMs === args.latency || r.scenario === "rss"),
+    (r) => chosen(r) && (args.latency === undefined || r.latencyMs === args.latency || r.scenario === "rss" || isQueryScenario(r.scenario)),
   );
   const full = !args.only && args.latency === undefined;
   const began = performance.now();
@@ -481,6 +635,10 @@ async function main(): Promise<number> {
       }
       await control.reset();
       await control.setConfig({ latencyMs: run.latencyMs, concurrencyLimit: 1000, requestLimit: 1e9, executionTimeLimitMs: 1e12 });
+      if (run.tableRows) {
+        await control.clearRows(QUERY_TABLE);
+        await control.seedMany(QUERY_TABLE, run.tableRows, QUERY_ROW_TEMPLATE);
+      }
       const spec: ScenarioSpec = { ...run, concurrency: CONCURRENCY, emulator: info };
       try {
         // One retry: a run can fail for reasons of the moment (say, someone rebuilding nodes/ just then).
@@ -490,8 +648,14 @@ async function main(): Promise<number> {
         });
         results.push(result);
         process.stderr.write(
-          `${fmt(result.rate)} msgs/s, ${cpuPerMessage(result)} µs CPU/msg, ${fmt(result.dataverseRequests)} requests, ${result.errors} errors, ${result.tokenRequests} token requests, peak ${result.peakConcurrency} in flight, ${fmt(result.peakRssMb)} MB\n`,
+          result.rowsRead !== undefined
+            ? `${fmt(result.rowsRead)} rows, ${fmt(result.rate)} rows/s, ${cpuPer1000Rows(result)} ms CPU per 1,000 rows, ${fmt(result.dataverseRequests)} requests, ${result.errors} errors, ${fmt(result.peakRssMb)} MB\n`
+            : `${fmt(result.rate)} msgs/s, ${cpuPerMessage(result)} µs CPU/msg, ${fmt(result.dataverseRequests)} requests, ${result.errors} errors, ${result.tokenRequests} token requests, peak ${result.peakConcurrency} in flight, ${fmt(result.peakRssMb)} MB\n`,
         );
+        if (result.scenario === "query-rss")
+          process.stderr.write(
+            `  RSS ${fmt(result.baselineRssMb ?? 0)} MB before the read, sampled peak ${fmt(result.sampledPeakRssMb ?? 0)} MB; V8 heap in use at most ${fmt(result.sampledPeakHeapMb ?? 0)} MB (${result.rssSamples} samples)\n`,
+          );
         if (result.accounted !== undefined)
           process.stderr.write(
             `  ${fmt(result.accounted)} queued, in flight or done; heap used ${fmt(result.heapUsedMb ?? 0)} MB, sampled RSS peak ${fmt(result.sampledPeakRssMb ?? 0)} MB (${result.rssSamples} samples)\n`,
@@ -508,7 +672,11 @@ async function main(): Promise<number> {
 
   const best = bestRuns(results);
   const list = targets(best);
-  console.log(`\n${table(best)}\n\nTargets:\n${targetLines(list)}\n`);
+  const tables = [
+    ...(best.some((r) => !isQueryScenario(r.scenario)) ? [table(best)] : []),
+    ...(best.some((r) => isQueryScenario(r.scenario)) ? [queryTable(best)] : []),
+  ];
+  console.log(`\n${tables.join("\n\n")}\n\nTargets:\n${targetLines(list)}\n`);
   if (full && !failed) {
     const file = path.join(__dirname, "results.md");
     writeFileSync(file, resultsMarkdown(best, list, (performance.now() - began) / 1000, loadBefore, busyStarts));

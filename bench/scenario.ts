@@ -6,10 +6,16 @@
 import { printResult, type ScenarioSpec } from "./common";
 import { runNodeRed } from "./node-red";
 import { runPlain } from "./plain";
+import { runQueryPlain } from "./query-plain";
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "") as ScenarioSpec;
-  const result = spec.scenario === "plain" || spec.scenario === "plain-https" ? await runPlain(spec) : await runNodeRed(spec);
+  const result =
+    spec.scenario === "plain" || spec.scenario === "plain-https"
+      ? await runPlain(spec)
+      : spec.scenario === "query-plain"
+        ? await runQueryPlain(spec)
+        : await runNodeRed(spec);
   printResult(result);
 }
 

@@ -5,9 +5,16 @@
  */
 import type { NodeAPI } from "node-red";
 import type { Page } from "./client";
-import { registerActionNode, type ActionContext } from "./shared/action-node";
+import { PageFailure } from "./client/operations/pages";
+import { registerActionNode, type ActionContext, type Message } from "./shared/action-node";
 
 type Output = "all" | "page" | "row";
+
+/** Row messages sent before waiting for the next node to take them. */
+const ROW_BATCH = 500;
+
+/** Resolves once the messages sent so far were handed to the next nodes (they are delivered in order). */
+const delivered = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export = function (RED: NodeAPI): void {
   registerActionNode(RED, "dataverse-query", {
@@ -50,54 +57,73 @@ export = function (RED: NodeAPI): void {
   async function all(pages: AsyncGenerator<Page>) {
     const rows: unknown[] = [];
     let last: Page | undefined;
-    for await (const page of pages) {
-      for (const row of page.rows) rows.push(row);
-      last = page;
+    try {
+      for await (const page of pages) {
+        for (const row of page.rows) rows.push(row);
+        last = page;
+      }
+    } catch (err) {
+      // The rows read so far were never sent on: resuming at the failed page would lose them.
+      throw err instanceof PageFailure ? err.nothingSent() : err;
     }
     return { status: last!.status, requestId: last!.requestId, row: rows, details: summary(last!, rows.length) };
   }
 
-  /** One message per page or per row, each sent before the next page is fetched. */
+  /**
+   * One message per page or per row. Node-RED delivers each message in a setImmediate of its own, so
+   * waiting for one queued after them means the next node has taken them: the next page is read only
+   * then, and rows go out in batches of ROW_BATCH, so a slow flow never piles up pages in memory and the
+   * messages of a large read die young, where garbage is cheap to collect.
+   */
   async function stream({ msg, send }: ActionContext, pages: AsyncGenerator<Page>, output: Output): Promise<void> {
-    const { payload: _payload, ...base } = msg;
+    // The rest of the message goes with every message, but not its payload and parts (each gets its own),
+    // nor in row output its rowId: each row message gets its own row's id or none, never the rowId of the
+    // message that started the query.
+    const base: Record<string, unknown> = {};
+    for (const key of Object.keys(msg)) if (key !== "payload" && key !== "parts" && !(key === "rowId" && output === "row")) base[key] = msg[key];
+    // Every message gets its own copy: a shallow one when the message holds only plain values (as an
+    // inject node's does), else Node-RED's deep clone.
+    const flat = Object.values(base).every((value) => value === null || typeof value !== "object");
+    const copyBase = flat ? (): Record<string, unknown> => ({ ...base }) : (): Record<string, unknown> => RED.util.cloneMessage(base);
     const id = RED.util.generateId();
     let index = 0;
     for await (const page of pages) {
       const items = output === "page" ? [page.rows] : page.rows;
-      items.forEach((item, i) => {
-        const last = page.last && i === items.length - 1;
-        const parts = {
-          id,
-          index,
-          type: "array",
-          len: output === "page" ? page.rows.length : 1,
-          ...(last ? { count: index + 1 } : {}),
-          ...(msg.parts ? { parts: msg.parts } : {}),
-        };
-        const row = output === "row" ? (item as Record<string, unknown>) : undefined;
-        const rowId = row && page.idColumn ? row[page.idColumn] : undefined;
-        send({
-          ...RED.util.cloneMessage(base),
-          payload: item,
-          parts,
-          ...(rowId === undefined ? {} : { rowId }),
-          dataverse: summary(page, output === "page" ? page.rows.length : 1),
-        } as typeof msg);
+      const details = summary(page, output === "page" ? page.rows.length : 1);
+      // Like split's chunk size: above 1 tells a join node to concatenate the pages (1 would mean single
+      // rows), also for a page of one row or none.
+      const len = output === "page" ? Math.max(2, page.rows.length) : 1;
+      const idColumn = output === "row" ? page.idColumn : undefined;
+      for (let i = 0; i < items.length; i++) {
+        const parts: Record<string, unknown> = { id, index, type: "array", len };
+        if (page.last && i === items.length - 1) parts.count = index + 1;
+        if (msg.parts) parts.parts = msg.parts;
+        const out = copyBase();
+        const item = items[i];
+        // The page does not hold on to a row it sent on: it can be collected once the flow is done with it.
+        if (output === "row") (items as unknown[])[i] = undefined;
+        out.payload = item;
+        out.parts = parts;
+        const rowId = idColumn ? (item as Record<string, unknown>)[idColumn] : undefined;
+        if (rowId !== undefined) out.rowId = rowId;
+        out.dataverse = { ...details };
+        send(out as Message);
         index++;
-      });
+        if ((i + 1) % ROW_BATCH === 0) await delivered();
+      }
+      await delivered();
     }
   }
 
   function summary(page: Page, rows: number): Record<string, unknown> {
-    return {
-      status: page.status,
-      rows,
-      page: page.page,
-      more: page.more,
-      ...(page.count === undefined ? {} : { count: page.count, countLimited: page.countLimited === true }),
-      ...continuation(page),
-      ...(page.requestId ? { requestId: page.requestId } : {}),
-    };
+    const details: Record<string, unknown> = { status: page.status, rows, page: page.page, more: page.more };
+    if (page.count !== undefined) {
+      details.count = page.count;
+      details.countLimited = page.countLimited === true;
+    }
+    Object.assign(details, continuation(page));
+    if (page.requestId) details.requestId = page.requestId;
+    return details;
   }
 
   /** What to send back to get the next page: msg.nextLink (OData), or msg.pagingCookie and msg.page (FetchXML). */

@@ -14,6 +14,8 @@ export interface BulkContext {
   apiBase: string;
   /** Sends one request within this attempt; throws a DataverseError when no answer came. */
   exchange(req: ApiRequest): Promise<ApiResponse>;
+  /** This write may have been applied by an attempt whose answer was lost. */
+  markLost(req: ApiRequest): void;
   /** The DataverseError an error answer stands for. */
   errorOf(req: ApiRequest, res: ApiResponse): DataverseError;
   sizer: BulkSizer;
@@ -64,6 +66,7 @@ export async function combineWrites(ctx: BulkContext, reqs: ApiRequest[]): Promi
   } catch (err) {
     const error = asDataverseError(err);
     const verdict = classify({ networkCode: error.code, retryable: error.retryable }, true);
+    if (verdict.kind === "transient" && verdict.reached) reqs.forEach(ctx.markLost);
     return reqs.map(() => (verdict.kind === "transient" ? { transient: error } : { failed: error }));
   }
   if (res.status >= 400) {
@@ -74,7 +77,10 @@ export async function combineWrites(ctx: BulkContext, reqs: ApiRequest[]): Promi
       const retryAfterMs = Number(res.headers["retry-after"] ?? 0) * 1000;
       return reqs.map(() => ({ throttled: error, retryAfterMs }));
     }
-    if (verdict.kind === "transient") return reqs.map(() => ({ transient: error }));
+    if (verdict.kind === "transient") {
+      if (verdict.reached) reqs.forEach(ctx.markLost);
+      return reqs.map(() => ({ transient: error }));
+    }
     // One bad row fails a whole bulk message on standard tables: each row is sent again, answered alone.
     if (first.via === "$batch") return reqs.map(() => ({ failed: error }));
     try {

@@ -7,6 +7,7 @@ import { checkTenant, resolveAuthority } from "./clouds";
 import { connectionError, DataverseError, ErrorCodes } from "./errors";
 import { MetadataCache, type ColumnInfo, type TableInfo } from "./metadata";
 import { API_PATH } from "./odata";
+import { runBatch, type BatchOutcome } from "./operations/batch";
 import { create, type CreateOptions } from "./operations/create";
 import type { CallOptions, OperationContext } from "./operations/context";
 import { deleteRow, type DeleteOptions } from "./operations/delete";
@@ -181,6 +182,11 @@ export class DataverseClient {
 
   delete(table: unknown, rowId: unknown, options: DeleteOptions = {}): Promise<DataverseResult> {
     return deleteRow(this.context, table, rowId, options);
+  }
+
+  /** Several operations in one $batch request (atomic: all or nothing). */
+  batch(operations: unknown, options: CallOptions & { atomic?: boolean } = {}): Promise<BatchOutcome> {
+    return runBatch(this.context, operations, options);
   }
 
   /**

@@ -3,6 +3,7 @@ export { DataverseClient, checkConnectionSettings } from "./client";
 export type { ConnectionSettings, QueryInput } from "./client";
 export type { ColumnInfo, TableInfo } from "./metadata";
 export type { Page } from "./request";
+export type { BatchOutcome, BatchResult } from "./operations/batch";
 export type { DataverseResult } from "./response";
 export type { UpdateMode } from "./operations/update";
 export type { WhoAmI } from "./operations/whoami";

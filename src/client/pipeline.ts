@@ -23,6 +23,8 @@ export interface PipelineOptions {
 
 export class RequestPipeline {
   private readonly host: string;
+  /** Requests an earlier attempt of which may have reached Dataverse without us seeing the answer. */
+  private readonly lostAnswers = new WeakSet<ApiRequest>();
 
   constructor(private readonly options: PipelineOptions) {
     this.host = new URL(options.apiBase).host;
@@ -30,35 +32,35 @@ export class RequestPipeline {
 
   /** Resolves with a 2xx answer, or rejects with a DataverseError a flow builder can act on. */
   send(req: ApiRequest, signal?: AbortSignal): Promise<ApiResponse> {
-    const state = { lostAnswer: false }; // an earlier attempt may have reached Dataverse without us seeing the answer
     const group = req.bulk ? { key: `${req.bulk.via}:${req.bulk.message}:${req.bulk.set}`, item: req } : undefined;
-    return this.options.scheduler.run<ApiResponse>((abort) => this.attempt(req, state, abort), signal, {
+    return this.options.scheduler.run<ApiResponse>((abort) => this.attempt(req, abort), signal, {
       maxRetries: req.maxRetries,
       urgent: req.urgent,
       group,
     });
   }
 
-  private async attempt(req: ApiRequest, state: { lostAnswer: boolean }, abort: AbortSignal): Promise<AttemptOutcome<ApiResponse>> {
+  private async attempt(req: ApiRequest, abort: AbortSignal): Promise<AttemptOutcome<ApiResponse>> {
     const { scheduler, tokens } = this.options;
     let token = await tokenOrOutcome(tokens);
     if (typeof token !== "string") return token;
-    let res = await this.exchangeOrOutcome(req, token, state, abort);
+    let res = await this.exchangeOrOutcome(req, token, abort);
     if ("status" in res && res.status === 401) {
       // The token was revoked or expired early: one new token, one more try.
       tokens.invalidate(token);
       token = await tokenOrOutcome(tokens);
       if (typeof token !== "string") return token;
-      res = await this.exchangeOrOutcome(req, token, state, abort);
+      res = await this.exchangeOrOutcome(req, token, abort);
     }
     if (!("status" in res)) return res;
     const hint = Number(res.headers["x-ms-dop-hint"]);
     if (hint) scheduler.setDopHint(hint);
-    if (res.status >= 400 && state.lostAnswer && req.afterLostAnswer) {
+    if (res.status >= 400 && this.lostAnswers.has(req) && req.afterLostAnswer) {
       const sameToken = token;
       const recovered = await req.afterLostAnswer(res, (check) => this.exchange(check, sameToken, abort));
       if (recovered) return { ok: recovered };
     }
+    if (req.answersInParts && /^multipart\/mixed/i.test(res.headers["content-type"] ?? "")) return { ok: res };
     const retryAfter = retryAfterSeconds(res.headers["retry-after"]);
     const error = res.status < 400 ? undefined : this.errorOf(req, res, retryAfter);
     const verdict = classify({ status: res.status, code: error?.code }, req.idempotent);
@@ -68,7 +70,7 @@ export class RequestPipeline {
       case "throttled":
         return { throttled: error!, retryAfterMs: (retryAfter ?? 0) * 1000 };
       case "transient":
-        state.lostAnswer ||= verdict.reached;
+        if (verdict.reached) this.lostAnswers.add(req);
         return { transient: error!, retryAfterMs: retryAfter === undefined ? undefined : retryAfter * 1000 };
       case "ambiguous":
         throw outcomeUnknown(error!);
@@ -78,12 +80,7 @@ export class RequestPipeline {
   }
 
   /** The answer, or what a failure to get one means (throws when it is final). */
-  private async exchangeOrOutcome(
-    req: ApiRequest,
-    token: string,
-    state: { lostAnswer: boolean },
-    abort: AbortSignal,
-  ): Promise<ApiResponse | AttemptOutcome<ApiResponse>> {
+  private async exchangeOrOutcome(req: ApiRequest, token: string, abort: AbortSignal): Promise<ApiResponse | AttemptOutcome<ApiResponse>> {
     try {
       return await this.exchange(req, token, abort);
     } catch (err) {
@@ -91,7 +88,7 @@ export class RequestPipeline {
       const verdict = classify({ networkCode: error.code, retryable: error.retryable }, req.idempotent);
       if (verdict.kind === "ambiguous") throw outcomeUnknown(error);
       if (verdict.kind !== "transient") throw error;
-      state.lostAnswer ||= verdict.reached;
+      if (verdict.reached) this.lostAnswers.add(req);
       return { transient: error };
     }
   }
@@ -115,8 +112,15 @@ export class RequestPipeline {
       if (hint) scheduler.setDopHint(hint);
       return res;
     };
+    const markLost = (lost: ApiRequest) => this.lostAnswers.add(lost);
     return combineWrites(
-      { apiBase: this.options.apiBase, exchange, errorOf: (req, res) => this.errorOf(req, res, retryAfterSeconds(res.headers["retry-after"])), sizer },
+      {
+        apiBase: this.options.apiBase,
+        exchange,
+        markLost,
+        errorOf: (req, res) => this.errorOf(req, res, retryAfterSeconds(res.headers["retry-after"])),
+        sizer,
+      },
       reqs,
     );
   }

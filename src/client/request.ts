@@ -51,6 +51,8 @@ export interface ApiRequest {
   maxRetries?: number;
   /** Goes to the front of the queue: requests already waiting depend on it. */
   urgent?: boolean;
+  /** A $batch: an error status with a multipart body is the operations' answers to read, not a failure. */
+  answersInParts?: boolean;
   /** May go with other waiting writes of its kind and table (automatic bulk). */
   bulk?: BulkWrite;
   /**

@@ -57,6 +57,8 @@ export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeS
     if (unusable) status.set({ fill: "grey", shape: "ring", text: text(connection ? "status.incomplete" : "status.noConnection") });
     connection?.register(status);
     const inFlight = new Set<Promise<void>>();
+    // Counted where each message ends, not when its promise is cleaned up: many end in the same tick.
+    let pending = 0;
 
     node.on("input", (msg: Message, send: (msg: Message) => void, done: (err?: Error) => void) => {
       if (unusable) {
@@ -64,25 +66,28 @@ export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeS
         done(unusable);
         return;
       }
-      if (inFlight.size === 0) status.busy();
+      if (pending++ === 0) status.busy();
       const input: ReadInput = (name) => evaluate(RED, node, sourceOf(config, name, spec.defaults), name, msg);
+      const ended = () => --pending === 0;
       const handled = spec
         .run({ client: connection!.client!, msg, input, config, signal: stopping.signal, send })
         .then(
           (result) => {
+            const last = ended();
             if (result) {
               spec.output?.(msg, result, config);
               msg.dataverse = resultSummary(result);
               send(msg);
             }
-            if (inFlight.size === 1) status.idle({ fill: "green", shape: "dot", text: text("status.done") });
+            if (last) status.idle({ fill: "green", shape: "dot", text: text("status.done") });
             done();
           },
           (err: unknown) => {
+            const last = ended();
             const error = withSource(asDataverseError(err), (name) => sourceOf(config, name, spec.defaults));
             msg.dataverse = error.toJSON();
             const errorStatus = { fill: "red", shape: "ring", text: `${text("status.error")} ${error.status || error.code}`.trim() } as const;
-            if (inFlight.size === 1) status.idle(errorStatus);
+            if (last) status.idle(errorStatus);
             else status.set(errorStatus);
             done(error);
           },

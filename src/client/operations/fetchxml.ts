@@ -120,7 +120,8 @@ export async function fetchXmlQuery(
     ctx,
     source,
     { page: firstPage, pagingCookie: typeof cookie === "string" ? cookie : undefined },
-    { maxRows: options.maxRows, signal: call.signal },
+    // A message that names its page (msg.page, with msg.pagingCookie) pulls just that page.
+    { maxRows: options.maxRows, signal: call.signal, onePage: resume?.page !== undefined || typeof cookie === "string" },
   );
 }
 

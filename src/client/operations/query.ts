@@ -82,12 +82,19 @@ export async function odataQuery(
         requestId: requestIdOf(res.headers),
         nextLink,
         more: nextLink !== undefined,
-        ...(count === undefined ? {} : { count, countLimited: body[`@${COUNT_LIMITED}`] === true || count >= MAX_PAGE_SIZE }),
+        ...(count === undefined ? {} : { count, countLimited: countLimited(body, count) }),
       };
     },
     next: (page) => (page.nextLink ? { nextLink: page.nextLink, page: page.page === undefined ? undefined : page.page + 1 } : undefined),
   };
-  return readPages(ctx, source, start, { maxRows, signal: call.signal });
+  // A message with msg.nextLink pulls just that page.
+  return readPages(ctx, source, start, { maxRows, signal: call.signal, onePage: resume?.nextLink !== undefined });
+}
+
+/** Dataverse's own annotation says whether the count stopped at 5,000; without it, a count of 5,000 may have. */
+function countLimited(body: Record<string, unknown>, count: number): boolean {
+  const annotation = body[`@${COUNT_LIMITED}`];
+  return typeof annotation === "boolean" ? annotation : count >= MAX_PAGE_SIZE;
 }
 
 function queryParts(query: ODataQuery, count: boolean): string {
