@@ -30,7 +30,9 @@
         maxThrottleWait: [0, 86400],
         maxRetries: [0, 20],
         timeout: [1, 3600],
+        bulkSize: [1, 1000],
     };
+    var BULK_MODES = ["auto", "off"];
     var LIST_TTL_MS = 2 * 60 * 1000;
     var MAX_SUGGESTIONS = 100;
 
@@ -170,6 +172,11 @@
         maxThrottleWait: number("maxThrottleWait"),
         maxRetries: number("maxRetries"),
         timeout: number("timeout"),
+        bulk: function (v) {
+            // empty: a connection saved before there was a choice, which the runtime reads as auto
+            return v === undefined || v === null || v === "" || BULK_MODES.indexOf(v) !== -1 || isEnv(v) ? true : _("errors.bulk");
+        },
+        bulkSize: number("bulkSize"),
 
         // the action nodes
         table: typed("table", "str", {
@@ -695,15 +702,33 @@
             });
     }
 
+    /** Keeps a value a select has no option for (an environment variable such as ${MY_CLOUD}) as an option of its own. */
+    function keepEnvOption(select, value, envLabelKey) {
+        if (
+            value &&
+            select.find("option").filter(function () {
+                return this.value === value;
+            }).length === 0
+        ) {
+            var label = isEnv(value) ? _(envLabelKey, { name: value.trim().slice(2, -1) }) : value;
+            $("<option></option>").val(value).text(label).appendTo(select);
+        }
+    }
+
     /** The Advanced section: closed unless a reliability setting differs from its default or is invalid. */
     function prepareAdvanced(node) {
         var toggle = $("#dataverse-connection-advanced-toggle");
         var section = $("#dataverse-connection-advanced");
-        var open = Object.keys(NUMBERS).some(function (name) {
-            var v = node[name];
-            var def = node._def.defaults[name].value;
-            return v !== undefined && String(v) !== "" && String(v) !== String(def);
-        });
+        var bulkSelect = $("#node-config-input-bulk");
+        keepEnvOption(bulkSelect, node.bulk, "bulk.envNamed");
+        bulkSelect.val(node.bulk || "auto");
+        var open = Object.keys(NUMBERS)
+            .concat(["bulk"])
+            .some(function (name) {
+                var v = node[name];
+                var def = node._def.defaults[name].value;
+                return v !== undefined && String(v) !== "" && String(v) !== String(def);
+            });
         var show = function (on) {
             section.toggle(on);
             toggle.find("i").toggleClass("fa-caret-right", !on).toggleClass("fa-caret-down", on);
@@ -717,16 +742,7 @@
 
     function prepareConnectionDialog(node) {
         var cloudSelect = $("#node-config-input-cloud");
-        // Keep an environment variable this dialog has no option for (for example ${MY_CLOUD}).
-        if (
-            node.cloud &&
-            cloudSelect.find("option").filter(function () {
-                return this.value === node.cloud;
-            }).length === 0
-        ) {
-            var label = isEnv(node.cloud) ? _("cloud.envNamed", { name: node.cloud.trim().slice(2, -1) }) : node.cloud;
-            $("<option></option>").val(node.cloud).text(label).appendTo(cloudSelect);
-        }
+        keepEnvOption(cloudSelect, node.cloud, "cloud.envNamed");
         cloudSelect.val(node.cloud || "public");
         var updateAuthorityRow = function () {
             var cloud = cloudSelect.val();

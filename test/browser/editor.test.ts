@@ -2,8 +2,8 @@
 // packed package installed, the nodes pointed at the emulator: palette and icons, every dialog, a
 // connection made with the add button and checked with Test connection, the table and column
 // suggestions, the hint naming the entity set of a logical name, the query dialog's OData and FetchXML
-// modes with its code editor, deploy, an export without secrets, and the example flows imported from
-// the menu and run.
+// modes with its code editor, the batch dialog, the connection's Advanced settings (bulk writes) and
+// their checks, deploy, an export without secrets, and the example flows imported from the menu and run.
 // Skipped when there is no Chromium (CHROMIUM_PATH, default /usr/bin/chromium); .ci/run installs it.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -93,10 +93,18 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  test("shows the six nodes in the palette with their icons, without page errors", async () => {
+  test("shows the seven nodes in the palette with their icons, without page errors", async () => {
     await openEditor();
     await page.locator("#red-ui-palette-search input").pressSequentially("dataverse");
-    for (const type of ["dataverse-whoami", "dataverse-retrieve", "dataverse-create", "dataverse-update", "dataverse-delete", "dataverse-query"]) {
+    for (const type of [
+      "dataverse-whoami",
+      "dataverse-retrieve",
+      "dataverse-create",
+      "dataverse-update",
+      "dataverse-delete",
+      "dataverse-query",
+      "dataverse-batch",
+    ]) {
       const entry = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
       await entry.waitFor({ state: "visible" });
       const style = (await entry.locator(".red-ui-palette-icon").getAttribute("style")) ?? "";
@@ -141,6 +149,7 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     await page.click("#node-config-dialog-ok");
     await page.click("#node-dialog-ok");
     assert.equal(await nodeState(id, "valid"), true);
+    added.whoami = id;
     assert.deepEqual(pageErrors, []);
   });
 
@@ -188,6 +197,74 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     assert.equal(await label(update), "upsert dv_iotdevices");
     for (const id of [create, retrieve, update]) assert.equal(await nodeState(id, "valid"), true, `${id} is valid`);
     Object.assign(added, { create, retrieve, update, connection });
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test("the connection's Advanced section: Bulk writes and Bulk size, checked as you type; ${NAME} kept", async () => {
+    await openDialog(added.whoami);
+    await page.click("#node-input-btn-connection-edit");
+    await page.locator("#node-config-input-url").waitFor({ state: "visible" });
+    assert.equal(await page.locator("#dataverse-connection-advanced").isVisible(), false, "closed while every setting has its default");
+    await page.click("#dataverse-connection-advanced-toggle");
+    await page.locator("#node-config-input-bulk").waitFor({ state: "visible" });
+    assert.equal(await page.inputValue("#node-config-input-bulk"), "auto");
+    assert.deepEqual(await page.locator("#node-config-input-bulk option").allInnerTexts(), ["Automatic: combine waiting writes", "Off: send each write alone"]);
+    assert.equal(await page.inputValue("#node-config-input-bulkSize"), "100");
+    for (const bad of ["0", "1001", "2.5", "lots"]) {
+      await setConfigField("bulkSize", bad);
+      assert.equal(await configHasError("bulkSize"), true, `Bulk size '${bad}' is refused`);
+    }
+    for (const good of ["", "1000", "${DV_BULK_SIZE}", "250"]) {
+      await setConfigField("bulkSize", good);
+      assert.equal(await configHasError("bulkSize"), false, `Bulk size '${good}' is accepted`);
+    }
+    assert.match(await page.locator("#dataverse-connection-advanced .form-tips").innerText(), /Bulk writes: when writes have to wait/);
+    await page.locator("#dataverse-connection-advanced").screenshot({ path: path.join(shots, "connection-advanced.png") });
+    await page.selectOption("#node-config-input-bulk", "off");
+    await page.click("#node-config-dialog-ok");
+    await page.click("#node-dialog-ok");
+    assert.deepEqual(await nodeStates(added.connection, ["bulk", "bulkSize", "valid"]), ["off", "250", true]);
+
+    // Opened again, the section is open: its settings differ from the defaults.
+    await openDialog(added.whoami);
+    await page.click("#node-input-btn-connection-edit");
+    await page.locator("#node-config-input-bulk").waitFor({ state: "visible" });
+    assert.equal(await page.inputValue("#node-config-input-bulk"), "off");
+    await page.selectOption("#node-config-input-bulk", "auto");
+    await setConfigField("bulkSize", "");
+    await page.click("#node-config-dialog-ok");
+    await page.click("#node-dialog-cancel");
+    assert.deepEqual(await nodeStates(added.connection, ["bulk", "bulkSize", "valid"]), ["auto", "", true]);
+
+    // A ${NAME} the dialog has no option for stays chosen, shown as the variable it reads.
+    await page.evaluate((id) => (RED.nodes.node(id).bulk = "${DV_BULK}"), added.connection);
+    await openDialog(added.whoami);
+    await page.click("#node-input-btn-connection-edit");
+    await page.locator("#node-config-input-bulk").waitFor({ state: "visible" });
+    assert.equal(await page.inputValue("#node-config-input-bulk"), "${DV_BULK}");
+    assert.equal(await page.locator("#node-config-input-bulk option:checked").innerText(), "From environment variable DV_BULK");
+    await page.click("#node-config-dialog-cancel");
+    await page.click("#node-dialog-cancel");
+    await page.evaluate((id) => (RED.nodes.node(id).bulk = "auto"), added.connection);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test("the batch dialog: a connection and All or nothing; the label says which", async () => {
+    const id = await addNode("dataverse-batch", 450, 260);
+    await openDialog(id);
+    await chooseConnection(added.connection);
+    assert.equal(await page.isChecked("#node-input-atomic"), false, "each operation on its own by default");
+    assert.match(await page.locator(".red-ui-tray .form-tips").last().innerText(), /array of operations/);
+    await page.click("#node-dialog-ok");
+    assert.equal(await label(id), "batch");
+    assert.deepEqual(await nodeStates(id, ["connection", "atomic", "valid"]), [added.connection, false, true]);
+    await openDialog(id);
+    await page.check("#node-input-atomic");
+    await trayScreenshot("batch-dialog.png");
+    await page.click("#node-dialog-ok");
+    assert.equal(await label(id), "batch (atomic)");
+    assert.deepEqual(await nodeStates(id, ["atomic", "valid"]), [true, true]);
+    added.batch = id;
     assert.deepEqual(pageErrors, []);
   });
 
@@ -371,6 +448,13 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     assert.match(await debugMessage("result", "deleted: true"), /status: 204/);
     await clickInject("dv-ex6-inject-missing");
     assert.match(await debugMessage("result", "deleted: false"), /status: 404/);
+    // An account and its contact, linked through $1, all or nothing; then a batch whose delete fails, the others applied.
+    await clickInject("dv-ex7-inject-atomic");
+    assert.match(await debugMessage("summary", "2 operations"), /2 operations, 0 failed: 204, 204/);
+    await debugMessage("contact", "Lee Chen works for Adventure Works (example)");
+    await clickInject("dv-ex7-inject-mixed");
+    assert.match(await debugMessage("summary", "4 operations"), /4 operations, 1 failed: 204, 200, 204, 404 0x/);
+    assert.match(await debugMessage("results", "array[4]"), /msg\.payload : array\[4\]/);
     assert.equal(await page.locator(".red-ui-debug-msg").filter({ hasText: "node: error" }).count(), 0, "no example failed");
 
     await importExample("02 Create, update and retrieve a row");
@@ -395,6 +479,7 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
       ["04 Query rows and update each one", "find devices", "device updated", "Sensor SN-0001"],
       ["05 FetchXML query, one page at a time", "list accounts", "page", "page 3: "], // one more account now
       ["06 Delete a row", "create & delete", "result", "deleted: true"],
+      ["07 Batch operations (all or nothing, or each on its own)", "account & contact", "contact", "Lee Chen works for"],
     ]) {
       await importExample(title);
       const again = page.locator(".red-ui-notification").filter({ hasText: "already exist" });
@@ -449,8 +534,12 @@ async function openDialog(id: string): Promise<void> {
   await page.locator("#node-dialog-ok").waitFor({ state: "visible" });
 }
 
-async function useConnection(id: string): Promise<void> {
+async function chooseConnection(id: string): Promise<void> {
   if ((await page.inputValue("#node-input-connection")) !== id) await page.selectOption("#node-input-connection", id);
+}
+
+async function useConnection(id: string): Promise<void> {
+  await chooseConnection(id);
   await page
     .locator("#node-input-table-hint")
     .filter({ hasText: /tables/ })
@@ -520,6 +609,18 @@ async function setField(field: string, value: string): Promise<void> {
   await input.press("ControlOrMeta+A");
   await input.pressSequentially(value);
   await input.press("Tab");
+}
+
+/** Types a value into a field of the connection dialog and leaves it, as a user does. */
+async function setConfigField(field: string, value: string): Promise<void> {
+  const input = page.locator(`#node-config-input-${field}`);
+  await input.fill(value);
+  await input.press("Tab");
+}
+
+/** Whether the editor marks a field of the connection dialog as invalid. */
+function configHasError(field: string): Promise<boolean> {
+  return page.locator(`#node-config-input-${field}`).evaluate((el) => el.classList.contains("input-error"));
 }
 
 /** Whether the editor marks a field as invalid. */

@@ -8,7 +8,18 @@ import path from "node:path";
 import vm from "node:vm";
 
 const root = path.resolve(__dirname, "../..");
-const types = ["dataverse-connection", "dataverse-whoami", "dataverse-retrieve", "dataverse-create", "dataverse-update", "dataverse-delete", "dataverse-query"];
+const types = [
+  "dataverse-connection",
+  "dataverse-whoami",
+  "dataverse-retrieve",
+  "dataverse-create",
+  "dataverse-update",
+  "dataverse-delete",
+  "dataverse-query",
+  "dataverse-batch",
+];
+/** Nodes whose dialog has no field that needs the shared editor code. */
+const withoutSharedCode = ["dataverse-whoami", "dataverse-batch"];
 const read = (file: string) => readFileSync(path.join(root, file), "utf8");
 const catalogues: Record<string, Record<string, unknown>> = Object.fromEntries(
   types.map((type) => [type, JSON.parse(read(`nodes/locales/en-US/${type}.json`))]),
@@ -52,8 +63,9 @@ describe("catalogues", () => {
       ...["table", "rowId", "rowIdJson", "rowJson", "select", "selectJson", "expand", "orderby", "maxRows", "pageSize"],
       ...["fetchXml", "fetchXmlEntity"],
     ].map((k) => `errors.${k}`);
-    const labels = ["concurrency", "queueLimit", "maxThrottleWait", "maxRetries", "timeout"].map((n) => `label.${n}`);
-    for (const key of [...keys, ...dynamic, ...labels]) {
+    const labels = ["concurrency", "queueLimit", "maxThrottleWait", "maxRetries", "timeout", "bulkSize"].map((n) => `label.${n}`);
+    const envOptions = ["cloud.envNamed", "bulk.envNamed"]; // keepEnvOption's label of a ${NAME} value
+    for (const key of [...keys, ...dynamic, ...labels, ...envOptions]) {
       assert.equal(typeof lookup(`dataverse-connection.${key}`, "dataverse-connection"), "string", key);
     }
   });
@@ -99,7 +111,7 @@ describe("node definitions and icons", () => {
     it(`${type}: registerType with a literal type and inline definition, loading the shared code, and a white SVG icon`, () => {
       const html = read(`nodes/${type}.html`);
       assert.match(html, new RegExp(`<script type="text/javascript">\\s*RED\\.nodes\\.registerType\\('${type}', \\{`));
-      if (type !== "dataverse-whoami") assert.match(html, /<script src="resources\/node-red-contrib-dataverse\/dataverse-editor\.js"><\/script>/);
+      if (!withoutSharedCode.includes(type)) assert.match(html, /<script src="resources\/node-red-contrib-dataverse\/dataverse-editor\.js"><\/script>/);
       const icon = /icon: "([^"]+)"/.exec(html)?.[1];
       assert.equal(icon, `${type}.svg`);
       const svg = read(`icons/${icon}`);
@@ -109,6 +121,32 @@ describe("node definitions and icons", () => {
   }
   it("ships one icon per node kind", () => {
     assert.deepEqual(readdirSync(path.join(root, "icons")).sort(), types.map((t) => `${t}.svg`).sort());
+  });
+
+  it("dataverse-batch: connection and atomic (off by default); labelled batch, or batch (atomic); one input, one output", () => {
+    const def = definition("dataverse-batch");
+    assert.deepEqual(Object.keys(def.defaults), ["name", "connection", "atomic"]);
+    assert.deepEqual({ ...def.defaults.connection }, { value: "", type: "dataverse-connection", required: true }); // from the vm's realm
+    assert.equal(def.defaults.atomic.value, false);
+    assert.equal(def.category, "dataverse");
+    assert.equal(def.inputs, 1);
+    assert.equal(def.outputs, 1);
+    const node = (props: Record<string, unknown>) => ({ ...props, _: (key: string) => lookup(key, "dataverse-batch") });
+    assert.equal(def.paletteLabel.call(node({})), "batch");
+    assert.equal(def.label.call(node({ atomic: false })), "batch");
+    assert.equal(def.label.call(node({ atomic: true })), "batch (atomic)");
+    assert.equal(def.label.call(node({ atomic: true, name: "order lines" })), "order lines");
+    assert.equal(def.labelStyle.call(node({ name: "order lines" })), "node_label_italic");
+  });
+
+  it("dataverse-connection: bulk writes auto and bulk size 100 by default, checked by the shared validators", () => {
+    const def = definition("dataverse-connection");
+    assert.equal(def.defaults.bulk.value, "auto");
+    assert.equal(def.defaults.bulkSize.value, 100);
+    const editor = loadEditor();
+    assert.equal(def.defaults.bulk.validate.call({}, "sometimes", {}), "errors.bulk");
+    assert.equal(def.defaults.bulkSize.validate.call({}, "1001", {}), editor.validators.bulkSize.call({}, "1001", {}));
+    assert.equal(def.defaults.bulkSize.validate.call({}, "", {}), true);
   });
 });
 
@@ -137,6 +175,14 @@ describe("shared validators", () => {
     ok("authority", "login.example.com:8443", { cloud: "custom" });
     ok("clientId", "${DATAVERSE_CLIENT_ID}");
     bad("clientId", "my-app");
+  });
+
+  it("bulk writes: auto or off (empty, from before the setting, is auto) or ${ENV}; bulk size 1 to 1000", () => {
+    for (const mode of ["auto", "off", "", undefined, "${DV_BULK}"]) ok("bulk", mode);
+    for (const mode of ["on", "Auto", "true"]) assert.equal(v.bulk.call({}, mode, {}), "errors.bulk", String(mode));
+    for (const size of ["", 100, "1", "1000", " 250 ", "${DV_BULK_SIZE}"]) ok("bulkSize", size);
+    assert.equal(v.bulkSize.call({}, "1001", {}), 'errors.number {"label":"label.bulkSize","min":1,"max":1000}');
+    for (const size of ["0", "-5", "2.5", "lots"]) bad("bulkSize", size);
   });
 
   it("reliability settings: whole numbers in range, empty for the default, or ${ENV}", () => {
@@ -222,6 +268,16 @@ describe("shared validators", () => {
     assert.equal(editor.actionLabel(node({ table: "" }), "f", ""), "f");
   });
 });
+
+/** The object a node's .html passes to RED.nodes.registerType, its validators calling the shared editor code. */
+function definition(type: string): Record<string, any> {
+  const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(read(`nodes/${type}.html`))![1];
+  let registered: Record<string, any> | undefined;
+  const RED = { nodes: { registerType: (name: string, def: Record<string, any>) => name === type && (registered = def) } };
+  vm.runInNewContext(script, { RED, DataverseEditor: loadEditor() });
+  assert.ok(registered, `${type} registers itself`);
+  return registered;
+}
 
 /** Runs resources/dataverse-editor.js as the editor would, with just enough RED and jQuery around it. */
 function loadEditor(): {

@@ -1,4 +1,4 @@
-// The packed tarball installs into a fresh Node-RED user dir, and Node-RED loads its seven types with
+// The packed tarball installs into a fresh Node-RED user dir, and Node-RED loads its eight types with
 // icons, help and examples.
 import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
@@ -8,7 +8,16 @@ import path from "node:path";
 import { installInUserDir, pack, startNodeRed, type Packed, type RunningNodeRed } from "../installed-node-red";
 import { nodeRedRequire } from "../node-red";
 
-const types = ["dataverse-connection", "dataverse-whoami", "dataverse-retrieve", "dataverse-create", "dataverse-update", "dataverse-query", "dataverse-delete"];
+const types = [
+  "dataverse-connection",
+  "dataverse-whoami",
+  "dataverse-retrieve",
+  "dataverse-create",
+  "dataverse-update",
+  "dataverse-query",
+  "dataverse-delete",
+  "dataverse-batch",
+];
 let work: string;
 let packed: Packed | undefined;
 let nodeRed: RunningNodeRed | undefined;
@@ -36,9 +45,11 @@ it("npm pack ships the compiled nodes, editor files, icons and examples, and not
   assert.ok(files.some((f) => f.startsWith("examples/") && f.endsWith(".json")));
   assert.ok(files.includes("resources/dataverse-editor.js"), "the shared editor code is packed");
   assert.ok(!files.some((f) => /^(src|test|emulator|scripts|bench)\//.test(f)), "no sources or tests are packed");
+  // Example names are menu labels, and file names on every system: nothing Windows refuses.
+  for (const file of files) assert.doesNotMatch(file, /[:*?"<>|\\]/, `${file} can be unpacked on Windows`);
 });
 
-it("installs into a fresh user dir and Node-RED loads its seven types with icons", async () => {
+it("installs into a fresh user dir and Node-RED loads its eight types with icons", async () => {
   assert.ok(packed, "the tarball exists");
   const userDir = path.join(work, "userdir");
   installInUserDir(packed.tarball, userDir);

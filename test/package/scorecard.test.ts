@@ -24,7 +24,15 @@ it("passes every scorecard check; the only warning is P04, a scoped name for new
   const { scorecard: card, warnings, requests } = await scorecard();
   for (const check of checks) assert.equal(card[check]?.test, true, `${check}: ${JSON.stringify(card[check])}`);
   // N02: every node is in an example.
-  assert.deepEqual(card.N02.nodes, ["dataverse-whoami", "dataverse-retrieve", "dataverse-create", "dataverse-update", "dataverse-query", "dataverse-delete"]);
+  assert.deepEqual(card.N02.nodes, [
+    "dataverse-whoami",
+    "dataverse-retrieve",
+    "dataverse-create",
+    "dataverse-update",
+    "dataverse-query",
+    "dataverse-delete",
+    "dataverse-batch",
+  ]);
   assert.deepEqual(card.P06.versions, ["5.0.7"]);
   // node-red-contrib-dataverse is the name the project chose; the tool asks new packages for a scoped
   // name (@scope/node-red-…) with this warning, and still records P04 as passed.
