@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { Session } from "node:inspector";
 import path from "node:path";
-import type { EmulatorStats } from "../emulator";
+import type { EmulatorConfig, EmulatorStats, RequestLogEntry } from "../emulator";
 
 /** Where the emulator (in its own process) listens, and the app it knows. */
 export interface EmulatorInfo {
@@ -20,12 +20,44 @@ export interface EmulatorInfo {
 }
 
 export type ScenarioName =
-  "plain" | "plain-https" | "ours" | "ours-update" | "token-per-message" | "dynamics-web-api" | "dynamics-web-api-16" | "rss" | QueryScenarioName;
+  | "plain"
+  | "plain-https"
+  | "ours"
+  | "ours-update"
+  | "token-per-message"
+  | "dynamics-web-api"
+  | "dynamics-web-api-16"
+  | "rss"
+  | QueryScenarioName
+  | SustainedScenarioName;
 
 /** The query scenarios: reading a whole table page by page. */
 export type QueryScenarioName = "query-plain" | "query-ours" | "query-ours-all" | "query-dynamics-web-api" | "query-rss";
 
 export const isQueryScenario = (name: ScenarioName): name is QueryScenarioName => name.startsWith("query-");
+
+/**
+ * The sustained-writes scenarios: 20,000 upserts by alternate key (dv_iotdevices) or creates
+ * (accounts) against the emulator's real service protection limits, with bulk off or auto, or with
+ * DynamicsWebApi in a function node.
+ */
+export type SustainedWrite = "upsert" | "create";
+export type SustainedClient = "off" | "auto" | "dynamics-web-api";
+export type SustainedScenarioName = `sustained-${SustainedWrite}-${SustainedClient}`;
+
+export const isSustainedScenario = (name: ScenarioName): name is SustainedScenarioName => name.startsWith("sustained-");
+
+export function sustainedParts(name: SustainedScenarioName): { write: SustainedWrite; client: SustainedClient } {
+  const [, write, ...client] = name.split("-");
+  return { write: write as SustainedWrite, client: client.join("-") as SustainedClient };
+}
+
+/**
+ * Devices of the sustained upserts: message i upserts the device SN-(i mod DEVICES), so each device
+ * sends a reading every 500 messages (40 in the timed phase), as in the ours-update scenario.
+ */
+export const SUSTAINED_DEVICES = 500;
+export const sustainedSerial = (i: number) => `SN-${String(i % SUSTAINED_DEVICES).padStart(5, "0")}`;
 
 /** The table the query scenarios read, and the rows the emulator is seeded with (`{n}`: the row number). */
 export const QUERY_TABLE = "dv_iotdevices";
@@ -59,6 +91,20 @@ export interface ScenarioSpec {
   tableRows?: number;
   /** Query scenarios: measured reads of the whole table (after one warm-up read). */
   reads?: number;
+  /** Sustained scenarios: the emulator's time scale (the parent sets it). */
+  timeScale?: number;
+  /** Sustained scenarios: how the parent fills the service protection window while the child waits after its warm-up. */
+  prefill?: Prefill;
+}
+
+/** A steady stream of cheap requests over one window, each carrying `costMs` of modelled execution time. */
+export interface Prefill {
+  /** Requests in the stream (they count against the request limit too). */
+  requests: number;
+  /** Modelled execution time of each, emulated ms (rowCostMs is set so, then put back). */
+  costMs: number;
+  /** Real ms the stream is spread over (one window). */
+  spreadMs: number;
 }
 
 /** The one JSON line a measured child prints, after RESULT_PREFIX. */
@@ -101,6 +147,44 @@ export interface ScenarioResult {
   rssSamples?: number;
   /** Query scenarios: rows that reached the end of the flow in the measured phase. */
   rowsRead?: number;
+  /** Sustained scenarios: the window when the timed phase began (after the prefill). */
+  windowAtStart?: { requests: number; executionMs: number };
+  /** Sustained upserts: messages that reached the counter without their row's GUID in msg.rowId. */
+  withoutRowId?: number;
+  /** Sustained scenarios: the window when the last message had ended. */
+  windowAtEnd?: { requests: number; executionMs: number };
+  /** Sustained scenarios: what the parent found in the request log and the table afterwards. */
+  sustained?: SustainedFindings;
+}
+
+/** What the emulator saw of a sustained scenario's timed phase, and the rows it left. */
+export interface SustainedFindings {
+  timeScale: number;
+  /** Dataverse requests in the timed phase (answered or throttled). */
+  requests: number;
+  /** Of which 429s (service protection). */
+  throttled: number;
+  /** Successful bulk messages ($batch included) and the rows they carried. */
+  bulkRequests: number;
+  bulkRows: number;
+  /** Smallest and largest bulk request seen. */
+  bulkMin: number;
+  bulkMax: number;
+  /** Successful single writes. */
+  singleWrites: number;
+  /** Successful GETs (the ids of rows upserted by key in bulk, table metadata). */
+  reads: number;
+  /** Modelled execution time of the answered requests, emulated s. */
+  modelledSeconds: number;
+  /**
+   * Execution time the emulator counted beyond the model (its real processing time × time scale),
+   * emulated s: from the window before and after, when the phase was shorter than the window.
+   */
+  measuredSeconds?: number;
+  /** Rows in the table afterwards: written rows that are there twice or more, and expected rows missing. */
+  duplicates: number;
+  missing: number;
+  rowsInTable: number;
 }
 
 export const RESULT_PREFIX = "BENCH_RESULT ";
@@ -129,10 +213,16 @@ export function controlClient(dataverseUrl: string, caPem: string) {
   return {
     reset: () => call("POST", "reset"),
     setConfig: (config: Record<string, number | null>) => call("PATCH", "config", config),
+    config: () => call("GET", "config") as Promise<EmulatorConfig>,
     stats: () => call("GET", "stats") as Promise<EmulatorStats>,
     resetStats: () => call("DELETE", "stats"),
     seed: (table: string, rows: Array<Record<string, unknown>>) => call("POST", "seed", { table, rows }),
     clearRows: (table: string) => call("DELETE", `rows/${table}`),
+    /** Every row of a table (entity set name). */
+    rows: (table: string) => call("GET", `rows/${table}`) as Promise<Array<Record<string, unknown>>>,
+    /** The request log (the last 50,000 entries; `since`: after that sequence number). */
+    requests: (since?: number) => call("GET", `requests${since === undefined ? "" : `?since=${since}`}`) as Promise<RequestLogEntry[]>,
+    clearRequests: () => call("DELETE", "requests"),
     /** `count` rows made from `template` by the emulator itself (fast). */
     seedMany: (table: string, count: number, template: Record<string, unknown>) => call("POST", "seed", { table, count, template }),
   };

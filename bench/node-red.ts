@@ -14,14 +14,19 @@ import { writeHeapSnapshot } from "node:v8";
 import {
   controlClient,
   isQueryScenario,
+  isSustainedScenario,
   maxRssMb,
+  PHASE_PREFIX,
   QUERY_PAGE_SIZE,
   QUERY_TABLE,
   startTimedPhase,
   round,
   sampleRss,
   sleep,
+  SUSTAINED_DEVICES,
+  sustainedParts,
   type ScenarioResult,
+  type SustainedScenarioName,
   type ScenarioSpec,
 } from "./common";
 
@@ -60,9 +65,13 @@ class Probe {
     if (last) this.done();
   }
 
-  /** Counter node: one message made it through. */
-  done(): void {
+  /** Sustained upserts: messages that left without their row's GUID in msg.rowId. */
+  withoutId = 0;
+
+  /** Counter node: one message made it through (`hasId` false: without a GUID in msg.rowId). */
+  done(hasId = true): void {
     this.ok++;
+    if (!hasId) this.withoutId++;
     this.check();
   }
 
@@ -119,7 +128,24 @@ for (let i = b.start; i < b.start + b.count; i++) {
 }
 return [msgs];`;
 
+// The IoT flow of the sustained scenarios: every message is a reading of one of SUSTAINED_DEVICES devices,
+// upserted by its serial number (the same serials as sustainedSerial() in common.ts).
+const FANOUT_READINGS = `const b = global.get("bench").batch;
+const msgs = [];
+for (let i = b.start; i < b.start + b.count; i++) {
+    const serial = "SN-" + String(i % ${SUSTAINED_DEVICES}).padStart(5, "0");
+    msgs.push({
+        rowId: { dv_serialnumber: serial },
+        payload: { dv_name: "Device " + serial, dv_temperature: 20 + (i % 100) / 10, dv_humidity: 40 + (i % 50), dv_batterylevel: 100 - (i % 101) },
+    });
+}
+return [msgs];`;
+
 const COUNTER = `global.get("bench").done();
+return null;`;
+
+// The upsert by key sets msg.rowId to the row's GUID (README): counted when it does not.
+const COUNTER_WITH_ID = `global.get("bench").done(typeof msg.rowId === "string" && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(msg.rowId));
 return null;`;
 
 // Counts the rows of a query, whatever the output: an array of rows (all, page) or one row; a read
@@ -214,6 +240,18 @@ context.get("limit")(() => api.create({ collection: "accounts", data: msg.payloa
 );
 return null;`;
 
+// The same upsert by alternate key with DynamicsWebApi (its key syntax: "column='value'").
+const DWA_UPSERT = `const api = context.get("api");
+const key = Object.entries(msg.rowId).map(([k, v]) => k + "='" + String(v).replace(/'/g, "''") + "'").join(",");
+context.get("limit")(() => api.upsert({ collection: "dv_iotdevices", key, data: msg.payload })).then(
+    () => {
+        node.send(msg);
+        node.done();
+    },
+    (err) => node.error(err, msg)
+);
+return null;`;
+
 // DynamicsWebApi's retrieveAll (every page, following @odata.nextLink), as its documentation shows.
 const DWA_QUERY = `const api = context.get("api");
 api.retrieveAll({ collection: "${QUERY_TABLE}", maxPageSize: ${QUERY_PAGE_SIZE} }).then(
@@ -289,6 +327,9 @@ function buildFlow(spec: ScenarioSpec): { flow: FlowNode[]; credentials: Record<
     maxThrottleWait: "",
     maxRetries: "",
     timeout: "",
+    // The per-request scenarios compare the same requests as the plain script: one write per request.
+    bulk: isSustainedScenario(spec.scenario) ? sustainedParts(spec.scenario).client : "off",
+    bulkSize: "",
   };
   const credentials = { conn: { clientId: emu.clientId, clientSecret: emu.clientSecret } };
   switch (spec.scenario) {
@@ -399,6 +440,62 @@ function buildFlow(spec: ScenarioSpec): { flow: FlowNode[]; credentials: Record<
         ],
         credentials: {},
       };
+    case "sustained-upsert-off":
+    case "sustained-upsert-auto":
+    case "sustained-create-off":
+    case "sustained-create-auto": {
+      const upsert = sustainedParts(spec.scenario).write === "upsert";
+      return {
+        flow: [
+          ...common.map((n) => (n.id === "counter" && upsert ? functionNode("counter", COUNTER_WITH_ID, []) : n)),
+          connection,
+          functionNode("fanout", upsert ? FANOUT_READINGS : FANOUT_CREATE, ["write"]),
+          upsert
+            ? {
+                id: "write",
+                type: "dataverse-update",
+                z: "tab",
+                name: "",
+                connection: "conn",
+                table: "dv_iotdevices",
+                tableType: "str",
+                rowId: "rowId",
+                rowIdType: "msg",
+                row: "payload",
+                rowType: "msg",
+                mode: "upsert",
+                returnRow: false,
+                wires: [["counter"]],
+              }
+            : {
+                id: "write",
+                type: "dataverse-create",
+                z: "tab",
+                name: "",
+                connection: "conn",
+                table: "accounts",
+                tableType: "str",
+                row: "payload",
+                rowType: "msg",
+                returnRow: false,
+                wires: [["counter"]],
+              },
+        ],
+        credentials,
+      };
+    }
+    case "sustained-upsert-dynamics-web-api":
+    case "sustained-create-dynamics-web-api": {
+      const upsert = sustainedParts(spec.scenario).write === "upsert";
+      return {
+        flow: [
+          ...common,
+          functionNode("fanout", upsert ? FANOUT_READINGS : FANOUT_CREATE, ["dwa-write"]),
+          functionNode("dwa-write", upsert ? DWA_UPSERT : DWA_CREATE, ["counter"], DWA_SETUP(spec.concurrency)),
+        ],
+        credentials: {},
+      };
+    }
     default:
       throw new Error(`not a Node-RED scenario: ${spec.scenario}`);
   }
@@ -480,9 +577,11 @@ export async function runNodeRed(spec: ScenarioSpec): Promise<ScenarioResult> {
     await control.resetStats();
     probe.ok = 0;
     probe.errors = 0;
+    probe.withoutId = 0;
     probe.firstError = undefined;
 
     if (spec.scenario === "rss") return await measureRss(spec, probe, fire, RED, control, warm.tokenRequests);
+    if (isSustainedScenario(spec.scenario)) return await measureSustained(spec, probe, fire, control, warm.tokenRequests);
 
     const endPhase = await startTimedPhase(`${spec.scenario}-${spec.latencyMs}ms`);
     const t0 = performance.now();
@@ -536,6 +635,77 @@ async function measureRss(
     sampledPeakRssMb: peakMb,
     rssSamples: samples,
   };
+}
+
+/**
+ * Sustained writes: the window is filled first (spec.prefill, the load of the five minutes before, in
+ * emulated time), then one fan-out of `messages` writes is timed to its last message, RSS sampled
+ * throughout. The parent reads the request log and the table afterwards (not in this process, whose
+ * RSS is measured).
+ */
+async function measureSustained(
+  spec: ScenarioSpec,
+  probe: Probe,
+  fire: (start: number, count: number, timeoutMs: number) => Promise<void>,
+  control: ReturnType<typeof controlClient>,
+  warmTokens: number,
+): Promise<ScenarioResult> {
+  if (spec.prefill) {
+    // The parent fills the window meanwhile (bench/prefill.ts), and says when it is done.
+    process.stdout.write(`${PHASE_PREFIX}prefill\n`);
+    await lineFromParent("go");
+  }
+  const window = (await control.stats()).servers[0];
+  await control.resetStats();
+  await control.clearRequests();
+  const baselineRssMb = round(process.memoryUsage.rss() / 1048576, 1);
+  const sampler = sampleRss(50);
+  const endPhase = await startTimedPhase(`${spec.scenario}`);
+  const t0 = performance.now();
+  // BENCH_HEAP_SNAPSHOT=<dir>: what the flow holds 5 s into the fan-out, and once every message has ended.
+  const snapshot = (label: string) => {
+    if (!process.env.BENCH_HEAP_SNAPSHOT) return;
+    mkdirSync(process.env.BENCH_HEAP_SNAPSHOT, { recursive: true });
+    writeHeapSnapshot(path.join(process.env.BENCH_HEAP_SNAPSHOT, `${spec.scenario}-${label}-${process.pid}.heapsnapshot`));
+  };
+  const midway = setTimeout(() => snapshot("5s"), 5000);
+  await fire(spec.warmup, spec.messages, 600_000);
+  clearTimeout(midway);
+  const seconds = (performance.now() - t0) / 1000;
+  snapshot("end");
+  const { cpuPercent } = await endPhase();
+  const { peakMb, peakHeapMb, samples } = sampler.stop();
+  const stats = await control.stats();
+  return {
+    ...measured(spec, probe, seconds, warmTokens, stats),
+    windowAtEnd: { requests: stats.servers[0].windowRequests, executionMs: stats.servers[0].windowExecutionMs },
+    ...(sustainedParts(spec.scenario as SustainedScenarioName).write === "upsert" ? { withoutRowId: probe.withoutId } : {}),
+    peakRssMb: maxRssMb(),
+    cpuPercent,
+    baselineRssMb,
+    sampledPeakRssMb: peakMb,
+    sampledPeakHeapMb: peakHeapMb,
+    rssSamples: samples,
+    windowAtStart: { requests: window.windowRequests, executionMs: window.windowExecutionMs },
+  };
+}
+
+/** Resolves when the parent writes `line` to this process's stdin. */
+function lineFromParent(line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    process.stdin.setEncoding("utf8");
+    const onData = (chunk: string) => {
+      text += chunk;
+      if (text.split("\n").includes(line)) {
+        process.stdin.off("data", onData);
+        process.stdin.pause();
+        resolve();
+      }
+    };
+    process.stdin.on("data", onData);
+    process.stdin.once("end", () => reject(new Error(`the parent closed stdin before saying ${line}`)));
+  });
 }
 
 /**

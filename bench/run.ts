@@ -6,6 +6,8 @@
  *   npm run bench                          everything (about 3 minutes), writes bench/results.md
  *   npm run bench -- --only plain,ours     some scenarios, nothing written
  *   npm run bench -- --only query          the query scenarios only (reading 100,000 and 200,000 rows)
+ *   npm run bench -- --only sustained      the sustained-writes scenarios only (20,000 upserts and 20,000
+ *                                          creates under the real service protection limits)
  *   npm run bench -- --latency 20          one latency, nothing written
  *   BENCH_CPU_PROF=.run/prof npm run bench -- --only ours --latency 0    a V8 CPU profile of each
  *                                          timed phase (open the .cpuprofile in Chrome DevTools)
@@ -14,24 +16,38 @@
  *                                          timed phase
  *   BENCH_PACKAGE_DIR=<dir>                another build of the package (a folder with package.json + nodes/);
  *                                          BENCH_PACKAGE_NOTE says what it is in results.md
+ *   BENCH_SUSTAINED_TRACE=1                the sustained scenarios' timed phase second by second (request log)
+ *   BENCH_SUSTAINED_TIME_SCALE=<n>         every sustained scenario at that time scale (for exploring)
+ *   BENCH_SUSTAINED_PREFILL=0              sustained scenarios start with an empty window (a burst, not a steady state)
+ *   BENCH_HEAP_SNAPSHOT=.run/heap npm run bench -- --only sustained-create-off   heap snapshots 5 s into the
+ *                                          fan-out and at its end
+ *   BENCH_NODE_ARGS="--max-old-space-size=160"   Node options for the measured processes
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { writeTrustBundle } from "../emulator";
+import { prefillWindow } from "./prefill";
 import {
   controlClient,
   isQueryScenario,
+  isSustainedScenario,
   PHASE_PREFIX,
   QUERY_PAGE_SIZE,
   QUERY_ROW_TEMPLATE,
   QUERY_TABLE,
   RESULT_PREFIX,
+  SUSTAINED_DEVICES,
+  sustainedParts,
+  sustainedSerial,
+  type ControlClient,
   type EmulatorInfo,
   type ScenarioName,
   type ScenarioResult,
   type ScenarioSpec,
+  type SustainedClient,
+  type SustainedScenarioName,
 } from "./common";
 
 const root = path.resolve(__dirname, "..");
@@ -47,6 +63,60 @@ const QUERY_ROWS = 100_000;
 const QUERY_READS = 3;
 const QUERY_RSS_ROWS = 200_000;
 
+/**
+ * The sustained-writes scenarios: the emulator's real limits (6,000 requests and 1,200 s of execution
+ * time per 300-s window, 52 concurrent), a modelled server cost per request and per row, and time
+ * compressed by a time scale so that a run takes seconds. Every connection setting is its default
+ * (concurrency 8, bulk size 100) except bulk and the queue limit (20,000, so the fan-out fits).
+ */
+const SUSTAINED = {
+  messages: 20_000,
+  warmup: 200,
+  /** Modelled server time of every request and of every row, emulated ms. */
+  requestCostMs: 30,
+  rowCostMs: 10,
+  requestLimit: 6000,
+  executionTimeLimitMs: 1_200_000,
+  windowSeconds: 300,
+  concurrency: 8,
+  bulkSize: 100,
+  /**
+   * Time scale per client. Bulk off is held to 20 requests per emulated second, so its 20,000 rows
+   * need 1,000 emulated seconds: 20 real seconds at 50. Bulk auto is allowed about 19 times as
+   * many rows per emulated second, which at 50 would be more than these two cores can write; at 8 the
+   * ceiling stays below what the machine does unthrottled, so the limits, not the CPU, decide.
+   */
+  timeScale: { off: 50, auto: 10, "dynamics-web-api": 50 } as Record<SustainedClient, number>,
+};
+
+/** Rows per emulated second the limits allow with B rows per request (B = 1: one write per request). */
+function sustainedCeiling(rowsPerRequest: number): { rate: number; requestBound: number; executionBound: number } {
+  const requestBound = (SUSTAINED.requestLimit / SUSTAINED.windowSeconds) * rowsPerRequest;
+  const executionBound = SUSTAINED.executionTimeLimitMs / SUSTAINED.windowSeconds / (SUSTAINED.requestCostMs / rowsPerRequest + SUSTAINED.rowCostMs);
+  return { rate: Math.min(requestBound, executionBound), requestBound, executionBound };
+}
+
+/** BENCH_SUSTAINED_TIME_SCALE=<n> runs every sustained scenario at that scale instead (for exploring). */
+const sustainedTimeScale = (client: SustainedClient) => Number(process.env.BENCH_SUSTAINED_TIME_SCALE) || SUSTAINED.timeScale[client];
+
+const rowsPerRequestOf = (client: SustainedClient) => (client === "auto" ? SUSTAINED.bulkSize : 1);
+
+/**
+ * What fills the window before the timed phase: the load of a client at the ceiling over the window
+ * before (requests of B rows each, every one costing what such a request costs).
+ */
+function sustainedPrefill(client: SustainedClient): NonNullable<ScenarioSpec["prefill"]> {
+  const rowsPerRequest = rowsPerRequestOf(client);
+  const ceiling = sustainedCeiling(rowsPerRequest);
+  // 99 % of the budget: the measured part of each request's execution time comes on top.
+  const requests = Math.floor((0.99 * ceiling.rate * SUSTAINED.windowSeconds) / rowsPerRequest);
+  return {
+    requests,
+    costMs: SUSTAINED.requestCostMs + SUSTAINED.rowCostMs * rowsPerRequest,
+    spreadMs: (SUSTAINED.windowSeconds * 1000) / sustainedTimeScale(client),
+  };
+}
+
 interface PlannedRun {
   scenario: ScenarioName;
   latencyMs: number;
@@ -55,6 +125,8 @@ interface PlannedRun {
   sampleMs?: number;
   tableRows?: number;
   reads?: number;
+  timeScale?: number;
+  prefill?: ScenarioSpec["prefill"];
 }
 
 /** What each row means, for the table and results.md. */
@@ -72,6 +144,12 @@ const DESCRIPTIONS: Record<ScenarioName, string> = {
   "query-ours-all": "Node-RED: inject → dataverse-query (one message with all rows) → counter",
   "query-dynamics-web-api": "Node-RED: function node with DynamicsWebApi retrieveAll + msal-node → counter",
   "query-rss": `Node-RED: inject → dataverse-query (one message per row) → counter, ${QUERY_RSS_ROWS.toLocaleString("en-US")} rows`,
+  "sustained-upsert-off": "Node-RED: fan-out → dataverse-update upsert by dv_serialnumber → counter, bulk off",
+  "sustained-upsert-auto": "the same flow, bulk auto",
+  "sustained-upsert-dynamics-web-api": "Node-RED: fan-out → function node with DynamicsWebApi upsert by key + msal-node, 8 in flight",
+  "sustained-create-off": "Node-RED: fan-out → dataverse-create (accounts) → counter, bulk off",
+  "sustained-create-auto": "the same flow, bulk auto",
+  "sustained-create-dynamics-web-api": "Node-RED: fan-out → function node with DynamicsWebApi create + msal-node, 8 in flight",
 };
 
 function plan(): PlannedRun[] {
@@ -93,6 +171,18 @@ function plan(): PlannedRun[] {
   }
   // Peak RSS depends on when V8 collects garbage: two runs, and the higher peak counts.
   for (let i = 0; i < 2; i++) runs.push({ scenario: "query-rss", latencyMs: 0, messages: QUERY_RSS_ROWS, warmup: 0, tableRows: QUERY_RSS_ROWS, reads: 1 });
+  for (const write of ["upsert", "create"] as const) {
+    for (const client of ["off", "auto", "dynamics-web-api"] as const) {
+      runs.push({
+        scenario: `sustained-${write}-${client}`,
+        latencyMs: 0,
+        messages: SUSTAINED.messages,
+        warmup: SUSTAINED.warmup,
+        timeScale: sustainedTimeScale(client),
+        prefill: process.env.BENCH_SUSTAINED_PREFILL === "0" ? undefined : sustainedPrefill(client),
+      });
+    }
+  }
   return runs;
 }
 
@@ -127,29 +217,52 @@ function startEmulatorProcess(): Promise<{ child: ChildProcess; info: EmulatorIn
   });
 }
 
-function runScenario(spec: ScenarioSpec, bundle: string, emulatorPid: number): Promise<ScenarioResult> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "scenario.ts"), JSON.stringify(spec)], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "inherit"],
-    env: childEnv({
-      ...(process.env.BENCH_CPU_PROF ? { BENCH_CPU_PROF: path.resolve(process.env.BENCH_CPU_PROF) } : {}),
-      ...(process.env.BENCH_HEAP_SNAPSHOT ? { BENCH_HEAP_SNAPSHOT: path.resolve(process.env.BENCH_HEAP_SNAPSHOT) } : {}),
-      ...(process.env.BENCH_HEAP_PROF ? { BENCH_HEAP_PROF: path.resolve(process.env.BENCH_HEAP_PROF) } : {}),
-      NODE_EXTRA_CA_CERTS: bundle,
-      DATAVERSE_URL: spec.emulator.dataverseUrl,
-      DATAVERSE_CLOUD: "custom",
-      DATAVERSE_AUTHORITY: `https://${spec.emulator.authorityHost}`,
-      DATAVERSE_TENANT: spec.emulator.tenantId,
-      DATAVERSE_CLIENT_ID: spec.emulator.clientId,
-      DATAVERSE_CLIENT_SECRET: spec.emulator.clientSecret,
-    }),
-  });
+function runScenario(spec: ScenarioSpec, bundle: string, emulatorPid: number, control: ControlClient): Promise<ScenarioResult> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : []),
+      "--import",
+      "tsx",
+      path.join(__dirname, "scenario.ts"),
+      JSON.stringify(spec),
+    ],
+    {
+      cwd: root,
+      stdio: ["pipe", "pipe", "inherit"],
+      env: childEnv({
+        ...(process.env.BENCH_CPU_PROF ? { BENCH_CPU_PROF: path.resolve(process.env.BENCH_CPU_PROF) } : {}),
+        ...(process.env.BENCH_HEAP_SNAPSHOT ? { BENCH_HEAP_SNAPSHOT: path.resolve(process.env.BENCH_HEAP_SNAPSHOT) } : {}),
+        ...(process.env.BENCH_HEAP_PROF ? { BENCH_HEAP_PROF: path.resolve(process.env.BENCH_HEAP_PROF) } : {}),
+        NODE_EXTRA_CA_CERTS: bundle,
+        DATAVERSE_URL: spec.emulator.dataverseUrl,
+        DATAVERSE_CLOUD: "custom",
+        DATAVERSE_AUTHORITY: `https://${spec.emulator.authorityHost}`,
+        DATAVERSE_TENANT: spec.emulator.tenantId,
+        DATAVERSE_CLIENT_ID: spec.emulator.clientId,
+        DATAVERSE_CLIENT_SECRET: spec.emulator.clientSecret,
+      }),
+    },
+  );
   let out = "";
   let phase: { at: number; cpuMs: number } | undefined;
   let emulatorCpuPercent: number | undefined;
+  let prefilling = false;
   child.stdout!.setEncoding("utf8");
   child.stdout!.on("data", (chunk: string) => {
     out += chunk;
+    // Sustained scenarios: the child has warmed up and waits while this process fills the window
+    // (here, so that the measured process's RSS and CPU are not the prefill's).
+    if (!prefilling && spec.prefill && out.includes(`${PHASE_PREFIX}prefill`)) {
+      prefilling = true;
+      prefillWindow(spec, control).then(
+        () => child.stdin!.write("go\n"),
+        (err: unknown) => {
+          process.stderr.write(`prefill failed: ${err instanceof Error ? err.message : String(err)}\n`);
+          child.kill("SIGKILL");
+        },
+      );
+    }
     // The emulator's CPU time over the child's timed phase, read when the child marks it.
     if (!phase && out.includes(`${PHASE_PREFIX}start`)) phase = { at: performance.now(), cpuMs: cpuTimeMs(emulatorPid) };
     if (phase && emulatorCpuPercent === undefined && out.includes(`${PHASE_PREFIX}end`)) {
@@ -272,13 +385,14 @@ function table(results: ScenarioResult[]): string {
   ];
   const cpu = (r: ScenarioResult) => `${r.cpuPercent ?? "?"} % / ${r.emulatorCpuPercent ?? "?"} %`;
   const rows: string[][] = [];
-  const latencies = [...new Set(results.filter((r) => r.scenario !== "rss" && !isQueryScenario(r.scenario)).map((r) => r.latencyMs))];
+  const perRequest = (r: ScenarioResult) => r.scenario !== "rss" && !isQueryScenario(r.scenario) && !isSustainedScenario(r.scenario);
+  const latencies = [...new Set(results.filter(perRequest).map((r) => r.latencyMs))];
   for (const latencyMs of latencies) {
     const limit = limitRate(latencyMs);
     if (limit)
       rows.push([`limit: ${CONCURRENCY} ÷ ${latencyMs} ms`, `${latencyMs} ms`, "", fmt(limit), "1.00", "", "", "", "", String(CONCURRENCY), "", "", ""]);
     const plain = find(results, "plain", latencyMs);
-    for (const r of results.filter((x) => x.latencyMs === latencyMs && x.scenario !== "rss" && !isQueryScenario(x.scenario))) {
+    for (const r of results.filter((x) => x.latencyMs === latencyMs && perRequest(x))) {
       rows.push([
         r.scenario,
         `${latencyMs} ms`,
@@ -379,6 +493,239 @@ function queryTable(results: ScenarioResult[]): string {
         `${r.cpuPercent ?? "?"} % / ${r.emulatorCpuPercent ?? "?"} %`,
       ];
     });
+  return [`| ${head.join(" | ")} |`, `| ${head.map((_h, i) => (i < 1 ? "---" : "---:")).join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+// ---- sustained writes ----
+
+function sustainedEntitySet(scenario: SustainedScenarioName): string {
+  return sustainedParts(scenario).write === "upsert" ? "dv_iotdevices" : "accounts";
+}
+
+/** The timed phase as the emulator saw it (its request log), and the rows the scenario left in its table. */
+async function sustainedFindings(control: ControlClient, r: ScenarioResult): Promise<ScenarioResult["sustained"]> {
+  const scenario = r.scenario as SustainedScenarioName;
+  const timeScale = sustainedTimeScale(sustainedParts(scenario).client);
+  const log = (await control.requests()).filter((e) => e.server === "dataverse");
+  const findings = {
+    timeScale,
+    requests: log.length,
+    throttled: 0,
+    bulkRequests: 0,
+    bulkRows: 0,
+    bulkMin: 0,
+    bulkMax: 0,
+    singleWrites: 0,
+    reads: 0,
+    modelledSeconds: 0,
+    measuredSeconds: undefined as number | undefined,
+    duplicates: 0,
+    missing: 0,
+    rowsInTable: 0,
+  };
+  const single = SUSTAINED.requestCostMs + SUSTAINED.rowCostMs;
+  let modelledMs = 0;
+  for (const e of log) {
+    if (e.status === 429) {
+      findings.throttled++;
+      continue;
+    }
+    const operations = e.operations ?? 1;
+    if (e.path.includes("Microsoft.Dynamics.CRM.") || e.path.endsWith("$batch")) {
+      if (e.status < 400) {
+        findings.bulkRequests++;
+        findings.bulkRows += operations;
+        findings.bulkMin = findings.bulkMin ? Math.min(findings.bulkMin, operations) : operations;
+        findings.bulkMax = Math.max(findings.bulkMax, operations);
+      }
+      modelledMs += e.path.endsWith("$batch") ? operations * single : SUSTAINED.requestCostMs + SUSTAINED.rowCostMs * operations;
+    } else {
+      if (e.status < 400) {
+        if (e.method === "GET") findings.reads++;
+        else findings.singleWrites++;
+      }
+      modelledMs += single;
+    }
+  }
+  if (process.env.BENCH_SUSTAINED_TRACE) traceLog(log);
+  findings.modelledSeconds = round1(modelledMs / 1000);
+  // The window held the prefill, spread evenly over it: in a phase shorter than the window, the share
+  // phase ÷ window of it expired. What else the window gained is the phase's own execution time.
+  const windowMs = (SUSTAINED.windowSeconds * 1000) / timeScale;
+  const phaseMs = r.seconds * 1000;
+  if (r.windowAtStart && r.windowAtEnd && phaseMs < windowMs) {
+    const gained = r.windowAtEnd.executionMs - r.windowAtStart.executionMs * (1 - phaseMs / windowMs);
+    findings.measuredSeconds = round1((gained - modelledMs) / 1000);
+  }
+
+  // One row per device (upserts) or per created name (creates), over the warm-up and the timed phase.
+  const rows = await control.rows(sustainedEntitySet(scenario));
+  findings.rowsInTable = rows.length;
+  const upsert = sustainedParts(scenario).write === "upsert";
+  const expected = new Set<string>();
+  for (let i = 0; i < r.warmup + r.messages; i++) expected.add(upsert ? sustainedSerial(i).toLowerCase() : `Bench account ${i}`);
+  const seen = new Map<string, number>();
+  for (const row of rows) {
+    const key = upsert ? String(row.dv_serialnumber ?? "").toLowerCase() : String(row.name ?? "");
+    if (expected.has(key)) seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  for (const key of expected) {
+    const n = seen.get(key) ?? 0;
+    if (n === 0) findings.missing++;
+    else findings.duplicates += n - 1;
+  }
+  return findings;
+}
+
+/**
+ * BENCH_SUSTAINED_TRACE=1: the timed phase second by second, from the request log: requests,
+ * 429s, write requests and the rows they carried, reads.
+ */
+function traceLog(log: Awaited<ReturnType<ControlClient["requests"]>>): void {
+  if (!log.length) return;
+  const t0 = log[0].startedAt;
+  const buckets = new Map<number, { requests: number; throttled: number; writes: number; rows: number; reads: number; sizes: number[] }>();
+  for (const e of log) {
+    const second = Math.floor((e.startedAt - t0) / 1000);
+    const b = buckets.get(second) ?? { requests: 0, throttled: 0, writes: 0, rows: 0, reads: 0, sizes: [] };
+    b.requests++;
+    if (e.status === 429) b.throttled++;
+    else if (e.method === "GET") b.reads++;
+    else {
+      b.writes++;
+      b.rows += e.operations ?? 1;
+      b.sizes.push(e.operations ?? 1);
+    }
+    buckets.set(second, b);
+  }
+  for (const [second, b] of [...buckets].sort((x, y) => x[0] - y[0])) {
+    process.stderr.write(
+      `  t=${second}s requests ${b.requests} 429s ${b.throttled} writes ${b.writes} rows ${b.rows} reads ${b.reads} sizes ${b.sizes.slice(0, 40).join(",")}${b.sizes.length > 40 ? ",…" : ""}\n`,
+    );
+  }
+}
+
+/** Rows per emulated second: what a real environment would allow in the same time. */
+const dataverseRate = (r: ScenarioResult) => r.rate / (r.sustained?.timeScale ?? 1);
+
+function sustainedLine(r: ScenarioResult): string {
+  const f = r.sustained!;
+  return `${fmt(r.ok)} ok, ${fmt(r.rate)} rows/s (${fmt(dataverseRate(r), 1)} per emulated s, time scale ${f.timeScale}), ${fmt(f.requests)} requests (${fmt(f.throttled)} × 429, ${fmt(f.bulkRequests)} bulk of ${f.bulkMin}–${f.bulkMax} rows, ${fmt(f.singleWrites)} single writes, ${fmt(f.reads)} reads), ${r.errors} errors${r.withoutRowId ? ` (and ${fmt(r.withoutRowId)} messages without the row's GUID in msg.rowId)` : ""}, ${f.duplicates} duplicates, ${f.missing} missing, ${r.tokenRequests} token requests, peak RSS ${fmt(r.peakRssMb)} MB (${fmt(r.baselineRssMb ?? 0)} before the fan-out, sampled peak ${fmt(r.sampledPeakRssMb ?? 0)}, V8 heap in use at most ${fmt(r.sampledPeakHeapMb ?? 0)}), ${r.cpuPercent} % CPU; execution time modelled ${fmt(f.modelledSeconds)} s${f.measuredSeconds !== undefined ? ` + measured about ${fmt(f.measuredSeconds)} s` : ""}; window at start ${fmt(r.windowAtStart?.requests ?? 0)} requests, ${fmt((r.windowAtStart?.executionMs ?? 0) / 1000)} s`;
+}
+
+/** How the sustained scenarios work and where their ceilings come from (results.md). */
+function sustainedMethod(): string {
+  const S = SUSTAINED;
+  const single = S.requestCostMs + S.rowCostMs;
+  const bulk = S.requestCostMs + S.rowCostMs * S.bulkSize;
+  const one = sustainedCeiling(1);
+  const many = sustainedCeiling(S.bulkSize);
+  const fill = (client: SustainedClient) => sustainedPrefill(client);
+  const window = S.windowSeconds;
+  return `**Sustained writes.** The emulator enforces Dataverse's service protection limits, per user and web server (one
+here): ${fmt(S.requestLimit)} requests and ${fmt(S.executionTimeLimitMs / 1000)} s of execution time per ${window}-s sliding window, 52 requests at once.
+Each request has a modelled server cost of ${S.requestCostMs} ms, plus ${S.rowCostMs} ms per row (\`requestCostMs\`, \`rowCostMs\`): a single
+write costs ${single} ms, a bulk message of ${S.bulkSize} rows ${fmt(bulk)} ms, a \`$batch\` the sum of its requests; the emulator's own
+processing time counts too. Latency is 0 ms. Time runs faster by the time scale *s*: the window lasts ${window}/*s* real
+seconds, \`Retry-After\` is 5/*s* s (at least 1), measured processing time counts *s* times. Bulk off and DynamicsWebApi
+run at *s* = ${S.timeScale.off} (their ${fmt(S.messages)} rows need ${fmt(S.messages / one.rate)} seconds of Dataverse time, ${fmt(S.messages / one.rate / S.timeScale.off)} real ones), bulk auto at
+*s* = ${S.timeScale.auto}: at ${S.timeScale.off} its ceiling would be ${fmt(many.rate * S.timeScale.off)} rows per real second, more than two cores write; at ${S.timeScale.auto} it
+is ${fmt(many.rate * S.timeScale.auto)}, well below the 9,700 upserts and 22,000 creates per second the same flows wrote with the limits
+out of the way (measured with \`BENCH_SUSTAINED_TIME_SCALE=1000 BENCH_SUSTAINED_PREFILL=0\`), so the limits decide, not the CPU.
+As long as that holds, the rate in Dataverse time does not depend on *s*. Each connection keeps its defaults
+(concurrency ${S.concurrency}, bulk size ${S.bulkSize}) except *bulk* and a queue limit of 20,000 (the fan-out sends all ${fmt(S.messages)} at once).
+
+**The ceiling.** With *B* rows per request, the request limit allows ${fmt(S.requestLimit)} / ${window} × *B* = ${fmt(S.requestLimit / window)} *B* rows per second
+and the execution-time limit ${fmt(S.executionTimeLimitMs / 1000)} s / ${window} s = ${fmt(S.executionTimeLimitMs / 1000 / window)} s of execution per second, that is
+${fmt(S.executionTimeLimitMs / window)} / (${S.requestCostMs}/*B* + ${S.rowCostMs}) rows per second; the ceiling is the smaller of the two. One row per request (bulk off,
+DynamicsWebApi): min(${fmt(one.requestBound, 1)}, ${fmt(one.executionBound, 1)}) = **${fmt(one.rate, 1)} rows/s**, held by the request limit. ${S.bulkSize} rows per request (bulk auto):
+min(${fmt(many.requestBound)}, ${fmt(many.executionBound, 1)}) = **${fmt(many.rate, 1)} rows/s**, held by execution time. Per real second, times *s*. Anything else a client
+sends (table metadata, the reads that learn the ids of rows upserted by key) comes out of the same budgets.
+
+**Steady state.** A window that starts empty lets a short run spend a whole window's budget at once (${fmt(S.executionTimeLimitMs / 1000)} s of
+execution time is ${fmt((S.executionTimeLimitMs / bulk) * S.bulkSize)} rows in bulks of ${S.bulkSize}, far more than ${fmt(S.messages)}): that would measure a burst, not a sustained
+rate. So each scenario first sends a warm-up of ${S.warmup} messages (sign-in, metadata), and then the benchmark's own process fills the window as
+a client at the ceiling would have in the ${window} s before: a steady stream of WhoAmI requests over one window, each costing what
+one request of that client costs, 99 % of the budget (one row per request: ${fmt(fill("off").requests)} requests of ${single} ms, the request budget full;
+${S.bulkSize} rows: ${fmt(fill("auto").requests)} of ${fmt(bulk)} ms, the execution-time budget full). During the timed phase that load leaves the window at
+the ceiling's pace, as it would in a steady state. The stream has its own token and runs in the benchmark's process while the
+Node-RED process waits, so neither its token request nor its memory is counted. Then the fan-out sends the ${fmt(S.messages)} messages at
+once, timed until the last one has ended. Afterwards the benchmark reads the emulator's request log (requests, 429s, rows per
+write request, reads) and the table: one row per serial number for the upserts (${SUSTAINED_DEVICES} devices, each sending a reading every ${SUSTAINED_DEVICES}
+messages), one per name for the creates, none twice and none missing. DynamicsWebApi ${dependencyVersion("dynamics-web-api")} (in a function node as in the create
+scenarios, ${S.concurrency} requests in flight) does not retry a 429, so its throttled messages end at Catch; its rows/s counts the successful ones.
+\`BENCH_SUSTAINED_TRACE=1\` prints the timed phase second by second from the request log (requests, 429s, rows per write request).`;
+}
+
+function sustainedTable(results: ScenarioResult[]): string {
+  const head = [
+    "Scenario",
+    "Time scale",
+    "Rows written",
+    "Seconds",
+    "rows/s",
+    "rows/s in Dataverse time",
+    "× ceiling",
+    "× bulk off",
+    "Requests",
+    "429s",
+    "Rows per write request",
+    "Errors (Catch)",
+    "Duplicate / missing rows",
+    "Token requests",
+    "Peak RSS (MB)",
+    "CPU: client / emulator",
+  ];
+  const rows: string[][] = [];
+  for (const write of ["upsert", "create"] as const) {
+    const runs = results.filter((r) => isSustainedScenario(r.scenario) && sustainedParts(r.scenario).write === write);
+    if (!runs.length) continue;
+    const off = runs.find((r) => sustainedParts(r.scenario as SustainedScenarioName).client === "off");
+    for (const b of [1, SUSTAINED.bulkSize]) {
+      const c = sustainedCeiling(b);
+      rows.push([
+        `${write}: ceiling, ${b === 1 ? "one row" : `${b} rows`} per request`,
+        "",
+        "",
+        "",
+        "",
+        fmt(c.rate, 1),
+        "1.00",
+        "",
+        "",
+        "",
+        String(b),
+        "",
+        "",
+        "",
+        "",
+        "",
+      ]);
+    }
+    for (const r of runs) {
+      const f = r.sustained!;
+      const { client } = sustainedParts(r.scenario as SustainedScenarioName);
+      const writeRequests = f.bulkRequests + f.singleWrites;
+      rows.push([
+        r.scenario,
+        String(f.timeScale),
+        fmt(r.ok),
+        fmt(r.seconds, 1),
+        fmt(r.rate),
+        fmt(dataverseRate(r), 1),
+        ratioText(dataverseRate(r) / sustainedCeiling(rowsPerRequestOf(client)).rate),
+        off && off !== r ? ratioText(dataverseRate(r) / dataverseRate(off)) : "",
+        `${fmt(f.requests)}${f.reads ? ` (${fmt(f.reads)} reads)` : ""}`,
+        fmt(f.throttled),
+        writeRequests ? fmt((f.bulkRows + f.singleWrites) / writeRequests, 1) : "",
+        fmt(r.errors),
+        `${fmt(f.duplicates)} / ${fmt(f.missing)}`,
+        fmt(r.tokenRequests),
+        fmt(r.peakRssMb),
+        `${r.cpuPercent ?? "?"} % / ${r.emulatorCpuPercent ?? "?"} %`,
+      ]);
+    }
+  }
   return [`| ${head.join(" | ")} |`, `| ${head.map((_h, i) => (i < 1 ? "---" : "---:")).join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
 
@@ -486,6 +833,68 @@ function targets(results: ScenarioResult[]): Target[] {
     (v) => `${fmt(v, 1)} MB (the higher of ${qRss?.runPeaks?.length ?? 1} runs; ${fmt(qRss?.rowsRead ?? 0)} of ${fmt(QUERY_RSS_ROWS)} rows counted)`,
     complete(qRss),
   );
+  for (const write of ["upsert", "create"] as const) {
+    const off = find(results, `sustained-${write}-off`, 0);
+    const auto = find(results, `sustained-${write}-auto`, 0);
+    if (!off && !auto) continue;
+    const what = write === "upsert" ? `${fmt(SUSTAINED.messages)} upserts by key` : `${fmt(SUSTAINED.messages)} creates`;
+    const perSecond = (r?: ScenarioResult) => `${fmt(r ? dataverseRate(r) : 0, 1)} rows/s`;
+    const complete = (r?: ScenarioResult) => !!r && r.ok === r.messages;
+    add(
+      `sustained ${what}: bulk auto ≥ 10 × bulk off`,
+      off && auto ? dataverseRate(auto) / dataverseRate(off) : undefined,
+      (v) => v >= 10,
+      (v) => `${ratioText(v)} × (${perSecond(auto)} vs ${perSecond(off)} in Dataverse time)`,
+      complete(off) && complete(auto),
+    );
+    const ceiling = sustainedCeiling(SUSTAINED.bulkSize).rate;
+    add(
+      `sustained ${what}: bulk auto ≥ 0.8 × the ceiling of ${SUSTAINED.bulkSize} rows per request`,
+      auto ? dataverseRate(auto) / ceiling : undefined,
+      (v) => v >= 0.8,
+      (v) => `${ratioText(v)} × (${perSecond(auto)} vs ${fmt(ceiling, 1)} rows/s)`,
+      complete(auto),
+    );
+    for (const [label, r] of [
+      ["bulk off", off],
+      ["bulk auto", auto],
+    ] as const) {
+      if (!r) continue;
+      const f = r.sustained;
+      add(
+        `sustained ${what}, ${label}: 0 messages at Catch`,
+        r.errors,
+        (v) => v === 0,
+        (v) => `${fmt(v)}${r.firstError ? ` (first: ${r.firstError})` : ""}`,
+      );
+      add(
+        `sustained ${what}, ${label}: 0 duplicate rows`,
+        f ? f.duplicates : undefined,
+        (v) => v === 0 && f!.missing === 0,
+        (v) =>
+          `${fmt(v)} duplicates, ${fmt(f!.missing)} missing (${fmt(f!.rowsInTable)} rows in ${write === "upsert" ? `dv_iotdevices, one per device of ${fmt(SUSTAINED_DEVICES)}` : "accounts, one per name"})`,
+      );
+      add(
+        `sustained ${what}, ${label}: 1 token request`,
+        r.tokenRequests,
+        (v) => v === 1,
+        (v) => fmt(v),
+      );
+      if (r.withoutRowId !== undefined)
+        out.push({
+          name: `sustained ${what}, ${label}, not a target: messages that left without their row's GUID in msg.rowId`,
+          measured: fmt(r.withoutRowId),
+          pass: undefined,
+          info: true,
+        });
+      add(
+        `sustained ${what}, ${label}: peak RSS of Node-RED < 300 MB`,
+        r.peakRssMb,
+        (v) => v < 300,
+        (v) => `${fmt(v)} MB`,
+      );
+    }
+  }
   return out;
 }
 
@@ -529,7 +938,7 @@ Measured ${date} at ${revision()} on ${machine()}, by \`npm run bench\` (${Math.
 ${table(results)}
 
 Rows: ${Object.entries(DESCRIPTIONS)
-    .filter(([name]) => !isQueryScenario(name as ScenarioName) && results.some((r) => r.scenario === name))
+    .filter(([name]) => !isQueryScenario(name as ScenarioName) && !isSustainedScenario(name as ScenarioName) && results.some((r) => r.scenario === name))
     .map(([name, text]) => `**${name}**: ${text}`)
     .join("; ")}.
 
@@ -541,6 +950,17 @@ Rows: ${Object.entries(DESCRIPTIONS)
     .filter(([name]) => isQueryScenario(name as ScenarioName) && results.some((r) => r.scenario === name))
     .map(([name, text]) => `**${name}**: ${text}`)
     .join("; ")}.
+
+### Sustained writes under Dataverse's limits
+
+${sustainedTable(results)}
+
+Rows: ${Object.entries(DESCRIPTIONS)
+    .filter(([name]) => isSustainedScenario(name as ScenarioName) && results.some((r) => r.scenario === name))
+    .map(([name, text]) => `**${name}**: ${text}`)
+    .join("; ")}. *rows/s* is per real second, *rows/s in Dataverse time* per second of the emulated clock
+(real ÷ time scale): what a real environment with these limits would allow. The ratios compare Dataverse time.
+The ceilings and the method are below.
 
 ## Targets
 
@@ -555,7 +975,8 @@ reset and set to the scenario's latency, with its service protection limits rais
 (1,000 concurrent requests, no request or execution-time limit). The Node-RED scenarios run a real
 embedded Node-RED runtime with this package loaded from the repository the way \`npm start\` does, and
 a flow \`inject → function (fan-out) → … → function (counter)\` plus \`catch → function\`; the fan-out
-returns the whole batch at once, its rows built in the function node. Each scenario first sends a
+returns the whole batch at once, its rows built in the function node. Their connections have *bulk* off (the default is
+auto), so every message is one request, as in the plain script (bulk is measured by the sustained scenarios). Each scenario first sends a
 warm-up batch (sign-in, table metadata, sockets, JIT) and is then timed from the fan-out to the last
 message's end; msgs/s counts successful messages only. *plain* and *ours* run twice, interleaved,
 and the better run counts (the other in brackets); each scenario waits (up to 30 s) for the cores to
@@ -591,6 +1012,8 @@ is DynamicsWebApi's \`retrieveAll\` (which follows the next links itself) in a f
 msal-node as in the create scenarios, sending one message with every row. *query-rss* reads ${fmt(QUERY_RSS_ROWS)} rows
 with one message per row into the counter, with no warm-up; its peak RSS is the process's maximum resident set size;
 it runs twice and the higher peak counts (the other follows it).
+
+${sustainedMethod()}
 `;
 }
 
@@ -605,9 +1028,16 @@ function dependencyVersion(name: string): string {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const chosen = (r: PlannedRun) => !args.only || args.only.has(r.scenario) || (args.only.has("query") && isQueryScenario(r.scenario));
+  const chosen = (r: PlannedRun) =>
+    !args.only ||
+    args.only.has(r.scenario) ||
+    (args.only.has("query") && isQueryScenario(r.scenario)) ||
+    (args.only.has("sustained") && isSustainedScenario(r.scenario)) ||
+    [...args.only].some((o) => o.startsWith("sustained-") && r.scenario.startsWith(`${o}-`));
   const runs = plan().filter(
-    (r) => chosen(r) && (args.latency === undefined || r.latencyMs === args.latency || r.scenario === "rss" || isQueryScenario(r.scenario)),
+    (r) =>
+      chosen(r) &&
+      (args.latency === undefined || r.latencyMs === args.latency || r.scenario === "rss" || isQueryScenario(r.scenario) || isSustainedScenario(r.scenario)),
   );
   const full = !args.only && args.latency === undefined;
   const began = performance.now();
@@ -634,23 +1064,40 @@ async function main(): Promise<number> {
         process.stderr.write(`(other processes keep ${Math.round(busy * 100)} % of the CPU busy) `);
       }
       await control.reset();
-      await control.setConfig({ latencyMs: run.latencyMs, concurrencyLimit: 1000, requestLimit: 1e9, executionTimeLimitMs: 1e12 });
+      if (isSustainedScenario(run.scenario)) {
+        // The real limits (the emulator's defaults after a reset), with the cost model and the time scale.
+        await control.setConfig({
+          latencyMs: run.latencyMs,
+          timeScale: run.timeScale ?? 1,
+          requestCostMs: SUSTAINED.requestCostMs,
+          rowCostMs: SUSTAINED.rowCostMs,
+          requestLimit: SUSTAINED.requestLimit,
+          executionTimeLimitMs: SUSTAINED.executionTimeLimitMs,
+          windowSeconds: SUSTAINED.windowSeconds,
+        });
+        await control.clearRows(sustainedEntitySet(run.scenario));
+      } else {
+        await control.setConfig({ latencyMs: run.latencyMs, concurrencyLimit: 1000, requestLimit: 1e9, executionTimeLimitMs: 1e12 });
+      }
       if (run.tableRows) {
         await control.clearRows(QUERY_TABLE);
         await control.seedMany(QUERY_TABLE, run.tableRows, QUERY_ROW_TEMPLATE);
       }
-      const spec: ScenarioSpec = { ...run, concurrency: CONCURRENCY, emulator: info };
+      const spec: ScenarioSpec = { ...run, concurrency: isSustainedScenario(run.scenario) ? SUSTAINED.concurrency : CONCURRENCY, emulator: info };
       try {
         // One retry: a run can fail for reasons of the moment (say, someone rebuilding nodes/ just then).
-        const result = await runScenario(spec, bundle, emulatorProcess.pid!).catch((err: Error) => {
+        const result = await runScenario(spec, bundle, emulatorProcess.pid!, control).catch((err: Error) => {
           process.stderr.write(`failed (${err.message}), once more... `);
-          return runScenario(spec, bundle, emulatorProcess.pid!);
+          return runScenario(spec, bundle, emulatorProcess.pid!, control);
         });
+        if (isSustainedScenario(result.scenario)) result.sustained = await sustainedFindings(control, result);
         results.push(result);
         process.stderr.write(
-          result.rowsRead !== undefined
-            ? `${fmt(result.rowsRead)} rows, ${fmt(result.rate)} rows/s, ${cpuPer1000Rows(result)} ms CPU per 1,000 rows, ${fmt(result.dataverseRequests)} requests, ${result.errors} errors, ${fmt(result.peakRssMb)} MB\n`
-            : `${fmt(result.rate)} msgs/s, ${cpuPerMessage(result)} µs CPU/msg, ${fmt(result.dataverseRequests)} requests, ${result.errors} errors, ${result.tokenRequests} token requests, peak ${result.peakConcurrency} in flight, ${fmt(result.peakRssMb)} MB\n`,
+          result.sustained
+            ? `${sustainedLine(result)}\n`
+            : result.rowsRead !== undefined
+              ? `${fmt(result.rowsRead)} rows, ${fmt(result.rate)} rows/s, ${cpuPer1000Rows(result)} ms CPU per 1,000 rows, ${fmt(result.dataverseRequests)} requests, ${result.errors} errors, ${fmt(result.peakRssMb)} MB\n`
+              : `${fmt(result.rate)} msgs/s, ${cpuPerMessage(result)} µs CPU/msg, ${fmt(result.dataverseRequests)} requests, ${result.errors} errors, ${result.tokenRequests} token requests, peak ${result.peakConcurrency} in flight, ${fmt(result.peakRssMb)} MB\n`,
         );
         if (result.scenario === "query-rss")
           process.stderr.write(
@@ -673,8 +1120,9 @@ async function main(): Promise<number> {
   const best = bestRuns(results);
   const list = targets(best);
   const tables = [
-    ...(best.some((r) => !isQueryScenario(r.scenario)) ? [table(best)] : []),
+    ...(best.some((r) => !isQueryScenario(r.scenario) && !isSustainedScenario(r.scenario)) ? [table(best)] : []),
     ...(best.some((r) => isQueryScenario(r.scenario)) ? [queryTable(best)] : []),
+    ...(best.some((r) => isSustainedScenario(r.scenario)) ? [sustainedTable(best)] : []),
   ];
   console.log(`\n${tables.join("\n\n")}\n\nTargets:\n${targetLines(list)}\n`);
   if (full && !failed) {
