@@ -21,9 +21,14 @@ export interface BulkContext {
   sizer: BulkSizer;
 }
 
-/** Execution-time 429s halve the bulk size; it grows back by a tenth after each success. */
+/**
+ * An execution-time 429 halves the bulk size, once per pause however many requests it throttled; it
+ * grows back by a tenth after each success. It stays at two or more, so bulk requests (and with them
+ * the growing back) go on.
+ */
 export class BulkSizer {
   private current: number;
+  private shrunk = false;
 
   constructor(private readonly max: number) {
     this.current = max;
@@ -34,17 +39,20 @@ export class BulkSizer {
   }
 
   shrink(): void {
-    this.current = Math.max(1, Math.floor(this.current / 2));
+    if (this.shrunk) return;
+    this.shrunk = true;
+    this.current = Math.min(this.current, Math.max(2, Math.floor(this.current / 2)));
   }
 
   grow(): void {
+    this.shrunk = false;
     this.current = Math.min(this.max, this.current + Math.max(1, Math.ceil(this.current / 10)));
   }
 }
 
 const EXECUTION_TIME_LIMIT = "0x80072321";
 /** How many key filters go into one query when learning the ids of rows upserted by key. */
-const KEYS_PER_LOOKUP = 25;
+const KEYS_PER_LOOKUP = 100;
 
 /** One outcome per request, in order. */
 export async function combineWrites(ctx: BulkContext, reqs: ApiRequest[]): Promise<MemberOutcome[]> {

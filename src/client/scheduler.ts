@@ -176,7 +176,11 @@ export class RequestScheduler {
   /** Up to `max` waiting jobs of this group, in queue order. */
   private takeGroup(key: string, max: number): Job[] {
     if (max <= 0) return [];
-    const taken: Job[] = [];
+    // Usually the group waits at the front: take it without copying the whole queue.
+    let front = 0;
+    while (front < max && front < this.queue.length && this.queue[front].group?.key === key) front++;
+    const taken = this.queue.splice(0, front);
+    if (taken.length === max || !this.queue.some((job) => job.group?.key === key)) return taken;
     this.queue = this.queue.filter((job) => {
       if (taken.length < max && job.group?.key === key) {
         taken.push(job);
