@@ -53,6 +53,8 @@ export class BulkSizer {
 const EXECUTION_TIME_LIMIT = "0x80072321";
 /** How many key filters go into one query when learning the ids of rows upserted by key. */
 const KEYS_PER_LOOKUP = 100;
+/** How long an id look-up waits before its second try, at most (it holds one request slot meanwhile). */
+const MAX_LOOKUP_WAIT_MS = 5_000;
 
 /** One outcome per request, in order. */
 export async function combineWrites(ctx: BulkContext, reqs: ApiRequest[]): Promise<MemberOutcome[]> {
@@ -180,13 +182,11 @@ async function idsByKey(ctx: BulkContext, writes: BulkWrite[]): Promise<Map<stri
             .join(" and ")})`,
       )
       .join(" or ");
-    const res = await ctx
-      .exchange({
-        method: "GET",
-        path: `${chunk[0].set}?$select=${[chunk[0].idColumn, ...columns].join(",")}&$filter=${encodeURIComponent(filter)}`,
-        idempotent: true,
-      })
-      .catch(() => undefined);
+    const res = await lookup(ctx, {
+      method: "GET",
+      path: `${chunk[0].set}?$select=${[chunk[0].idColumn, ...columns].join(",")}&$filter=${encodeURIComponent(filter)}`,
+      idempotent: true,
+    });
     const rows =
       (res?.status === 200 && Array.isArray((res.body as { value?: unknown })?.value) ? (res.body as { value: Array<Record<string, unknown>> }).value : []) ??
       [];
@@ -200,6 +200,17 @@ async function idsByKey(ctx: BulkContext, writes: BulkWrite[]): Promise<Map<stri
 
 function filterLiteral(column: string, value: string | number | boolean): string {
   return decodeURIComponent(keyLiteral(column, value));
+}
+
+/** A read within a bulk attempt, tried again once after a throttled or failed answer; undefined if that fails too. */
+async function lookup(ctx: BulkContext, req: ApiRequest): Promise<ApiResponse | undefined> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const res = await ctx.exchange(req).catch(() => undefined);
+    if (res?.status === 200) return res;
+    const waitMs = Math.min(MAX_LOOKUP_WAIT_MS, Number(res?.headers["retry-after"] ?? 1) * 1000 || 1000);
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
+  return undefined;
 }
 
 /** Key values compared as Dataverse does: text case-insensitively. */
