@@ -1,24 +1,14 @@
 // Bad input and bad connections: every message ends at a Catch node with a clear message, and where
 // the input itself was invalid, no request reaches Dataverse.
-import { after, afterEach, before, beforeEach, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import type { RunningEmulator } from "../../emulator";
-import { connectionNode, control, credentialsFor, helper, loadFlow, run, startTestEmulator } from "./harness";
+import { connectionNode, credentialsFor, helper, loadFlow, run, useTestEmulator } from "./harness";
 
-let emu: RunningEmulator;
-let api: ReturnType<typeof control>;
-
-before(async () => {
-  emu = await startTestEmulator();
-  api = control(emu);
-});
-after(() => emu.close());
-beforeEach(() => api.reset());
-afterEach(() => helper.unload());
+const t = useTestEmulator();
 
 async function dataverseRequests(): Promise<number> {
-  return (await api.requests()).filter((r) => r.server === "dataverse").length;
+  return (await t.api.requests()).filter((r) => r.server === "dataverse").length;
 }
 
 describe("invalid input never reaches Dataverse", () => {
@@ -89,7 +79,7 @@ describe("invalid input never reaches Dataverse", () => {
   ];
   for (const c of cases) {
     it(`rejects ${c.name}`, async () => {
-      await loadFlow(emu, [{ id: "n1", connection: "conn", tableType: "str", wires: [["out"]], ...c.node }]);
+      await loadFlow(t.emu, [{ id: "n1", connection: "conn", tableType: "str", wires: [["out"]], ...c.node }]);
       const before = await dataverseRequests();
       const { kind, msg } = await run("n1", c.msg);
       assert.equal(kind, "caught");
@@ -104,7 +94,7 @@ describe("invalid input never reaches Dataverse", () => {
 
 describe("missing or unusable connections", () => {
   it("no connection selected: grey status, clear error", async () => {
-    await loadFlow(emu, [{ id: "n1", type: "dataverse-whoami", connection: "", wires: [["out"]] }], { connection: null, credentials: {} });
+    await loadFlow(t.emu, [{ id: "n1", type: "dataverse-whoami", connection: "", wires: [["out"]] }], { connection: null, credentials: {} });
     const node = helper.getNode("n1") as any;
     assert.deepEqual(node.status.firstCall.args[0].fill, "grey");
     const { kind, msg } = await run("n1", {});
@@ -125,9 +115,9 @@ describe("missing or unusable connections", () => {
   ];
   for (const c of incomplete) {
     it(`a connection ${c.name} shows a grey ring and fails each message clearly`, async () => {
-      await loadFlow(emu, [{ id: "n1", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }], {
-        connection: connectionNode(emu, c.overrides),
-        credentials: credentialsFor(emu, c.creds),
+      await loadFlow(t.emu, [{ id: "n1", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }], {
+        connection: connectionNode(t.emu, c.overrides),
+        credentials: credentialsFor(t.emu, c.creds),
       });
       const node = helper.getNode("n1") as any;
       assert.equal(node.status.firstCall.args[0].fill, "grey");
@@ -136,7 +126,7 @@ describe("missing or unusable connections", () => {
       assert.equal(kind, "caught");
       assert.match(msg.error.message, c.message);
       assert.equal(msg.dataverse.code, "InvalidConnection");
-      assert.equal((await api.requests()).length, 0, "nothing was sent anywhere");
+      assert.equal((await t.api.requests()).length, 0, "nothing was sent anywhere");
     });
   }
 });
@@ -151,7 +141,7 @@ describe("sign-in and network failures", () => {
     },
     {
       name: "an expired secret",
-      creds: () => ({ clientId: emu.apps.expiredSecret.clientId, clientSecret: emu.apps.expiredSecret.clientSecret }),
+      creds: () => ({ clientId: t.emu.apps.expiredSecret.clientId, clientSecret: t.emu.apps.expiredSecret.clientSecret }),
       message: /has expired/,
       code: "AADSTS7000222",
     },
@@ -170,9 +160,9 @@ describe("sign-in and network failures", () => {
   ];
   for (const c of signIn) {
     it(`${c.name} ends at Catch with the AADSTS code and advice`, async () => {
-      await loadFlow(emu, [{ id: "n1", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }], {
-        connection: connectionNode(emu, c.overrides),
-        credentials: credentialsFor(emu, c.creds?.()),
+      await loadFlow(t.emu, [{ id: "n1", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }], {
+        connection: connectionNode(t.emu, c.overrides),
+        credentials: credentialsFor(t.emu, c.creds?.()),
       });
       const { kind, msg } = await run("n1", {});
       assert.equal(kind, "caught");
@@ -184,8 +174,8 @@ describe("sign-in and network failures", () => {
 
   it("an environment not in the tenant (AADSTS500011)", async () => {
     // The emulator's sign-in endpoint only knows its own environment; point the URL elsewhere on loopback.
-    await loadFlow(emu, [{ id: "n1", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }], {
-      connection: connectionNode(emu, { url: "https://127.0.0.1:9" }),
+    await loadFlow(t.emu, [{ id: "n1", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }], {
+      connection: connectionNode(t.emu, { url: "https://127.0.0.1:9" }),
     });
     const { msg } = await run("n1", {});
     assert.equal(msg.dataverse.code, "AADSTS500011");
@@ -193,8 +183,8 @@ describe("sign-in and network failures", () => {
   });
 
   it("an app without an application user gets a 403 with setup advice", async () => {
-    await loadFlow(emu, [{ id: "n1", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }], {
-      credentials: credentialsFor(emu, emu.apps.noApplicationUser),
+    await loadFlow(t.emu, [{ id: "n1", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }], {
+      credentials: credentialsFor(t.emu, t.emu.apps.noApplicationUser),
     });
     const { msg } = await run("n1", {});
     assert.equal(msg.dataverse.status, 403);
@@ -203,8 +193,8 @@ describe("sign-in and network failures", () => {
 
   it("an unreachable sign-in host fails fast with the host named", async () => {
     const port = await closedPort();
-    await loadFlow(emu, [{ id: "n1", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }], {
-      connection: connectionNode(emu, { authority: `127.0.0.1:${port}` }),
+    await loadFlow(t.emu, [{ id: "n1", type: "dataverse-whoami", connection: "conn", wires: [["out"]] }], {
+      connection: connectionNode(t.emu, { authority: `127.0.0.1:${port}` }),
     });
     const started = Date.now();
     const { kind, msg } = await run("n1", {});
