@@ -6,7 +6,7 @@
 import { buildBatch, parseBatchResponse, type BatchPart } from "./batch";
 import { classify } from "./classify";
 import { asDataverseError, DataverseError } from "./errors";
-import { keyLiteral } from "./odata";
+import { keyLiteral, retryAfterSeconds } from "./odata";
 import type { ApiRequest, ApiResponse, BulkVia, BulkWrite } from "./request";
 import type { MemberOutcome } from "./scheduler";
 
@@ -81,16 +81,9 @@ export async function combineWrites(ctx: BulkContext, reqs: ApiRequest[]): Promi
   }
   if (res.status >= 400) {
     const error = ctx.errorOf(request, res);
-    const verdict = classify({ status: res.status, code: error.code }, true);
-    if (verdict.kind === "throttled") {
-      if (error.code.toLowerCase() === EXECUTION_TIME_LIMIT) ctx.sizer.shrink();
-      const retryAfterMs = Number(res.headers["retry-after"] ?? 0) * 1000;
-      return reqs.map(() => ({ throttled: error, retryAfterMs }));
-    }
-    if (verdict.kind === "transient") {
-      if (verdict.reached) reqs.forEach(ctx.markLost);
-      return reqs.map(() => ({ transient: error }));
-    }
+    if (res.status === 429 && error.code.toLowerCase() === EXECUTION_TIME_LIMIT) ctx.sizer.shrink();
+    const retry = retryOutcomes(ctx, reqs, res, error);
+    if (retry) return retry;
     // One bad row fails a whole bulk message on standard tables: each row is sent again, answered alone.
     if (first.via === "$batch") return reqs.map(() => ({ failed: error }));
     try {
@@ -120,11 +113,23 @@ function batchRequest(ctx: BulkContext, reqs: ApiRequest[]): ApiRequest {
   };
 }
 
+/** For a throttled or temporarily failed combined request: every write waits and is tried again. */
+function retryOutcomes(ctx: BulkContext, reqs: ApiRequest[], res: ApiResponse, error: DataverseError): MemberOutcome[] | undefined {
+  const verdict = classify({ status: res.status, code: error.code }, true);
+  if (verdict.kind === "throttled") {
+    const retryAfterMs = (retryAfterSeconds(res.headers["retry-after"]) ?? 0) * 1000;
+    return reqs.map(() => ({ throttled: error, retryAfterMs }));
+  }
+  if (verdict.kind !== "transient") return undefined;
+  if (verdict.reached) reqs.forEach(ctx.markLost);
+  return reqs.map(() => ({ transient: error }));
+}
+
 /** A $batch answer: each part is its request's answer, as if it had been sent alone. */
 async function answerParts(ctx: BulkContext, reqs: ApiRequest[], res: ApiResponse, via: BulkVia): Promise<MemberOutcome[]> {
   if (res.status >= 400) {
     const error = ctx.errorOf(reqs[0], res);
-    return reqs.map(() => (classify({ status: res.status, code: error.code }, true).kind === "transient" ? { transient: error } : { failed: error }));
+    return retryOutcomes(ctx, reqs, res, error) ?? reqs.map(() => ({ failed: error }));
   }
   let parts: BatchPart[];
   try {

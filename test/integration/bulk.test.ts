@@ -100,6 +100,15 @@ describe("automatic bulk", () => {
     assert.ok(outcomes.some((o) => o.msg.dataverse.bulk?.via === "$batch"));
   });
 
+  it("a $batch that is throttled waits like any request, then every write succeeds", async () => {
+    await t.api.setConfig({ latencyMs: 20 });
+    await loadFlow(t.emu, [writer("dataverse-create", "contacts")], { connection: slowConnection() });
+    await t.api.addFault({ server: "dataverse", path: "$batch", status: 429, retryAfter: 1, times: 2 });
+    const outcomes = await burst(60, (i) => ({ payload: { firstname: "Throttled", lastname: `Contact ${i}` } }));
+    assert.deepEqual(caught(outcomes), []);
+    assert.equal((await t.api.rows("contacts")).filter((r) => r.firstname === "Throttled").length, 60);
+  });
+
   it("one bad row among 500: only its message reaches Catch, every other row is written once", async () => {
     await t.api.setConfig({ latencyMs: 20 });
     await loadFlow(t.emu, [writer("dataverse-create", "accounts")], { connection: slowConnection() });
