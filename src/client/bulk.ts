@@ -7,7 +7,7 @@ import { buildBatch, parseBatchResponse, type BatchPart } from "./batch";
 import { classify } from "./classify";
 import { asDataverseError, DataverseError } from "./errors";
 import { keyLiteral, retryAfterSeconds } from "./odata";
-import type { ApiRequest, ApiResponse, BulkVia, BulkWrite } from "./request";
+import type { ApiRequest, ApiResponse, BulkWrite } from "./request";
 import type { MemberOutcome } from "./scheduler";
 
 export interface BulkContext {
@@ -87,13 +87,13 @@ export async function combineWrites(ctx: BulkContext, reqs: ApiRequest[]): Promi
     // One bad row fails a whole bulk message on standard tables: each row is sent again, answered alone.
     if (first.via === "$batch") return reqs.map(() => ({ failed: error }));
     try {
-      return await answerParts(ctx, reqs, await ctx.exchange(batchRequest(ctx, reqs)), "$batch");
+      return await answerParts(ctx, reqs, await ctx.exchange(batchRequest(ctx, reqs)));
     } catch (err) {
       return reqs.map(() => ({ transient: asDataverseError(err) }));
     }
   }
   ctx.sizer.grow();
-  if (first.via === "$batch") return answerParts(ctx, reqs, res, "$batch");
+  if (first.via === "$batch") return answerParts(ctx, reqs, res);
   return bulkAnswers(ctx, reqs, res);
 }
 
@@ -126,7 +126,7 @@ function retryOutcomes(ctx: BulkContext, reqs: ApiRequest[], res: ApiResponse, e
 }
 
 /** A $batch answer: each part is its request's answer, as if it had been sent alone. */
-async function answerParts(ctx: BulkContext, reqs: ApiRequest[], res: ApiResponse, via: BulkVia): Promise<MemberOutcome[]> {
+async function answerParts(ctx: BulkContext, reqs: ApiRequest[], res: ApiResponse): Promise<MemberOutcome[]> {
   if (res.status >= 400) {
     const error = ctx.errorOf(reqs[0], res);
     return retryOutcomes(ctx, reqs, res, error) ?? reqs.map(() => ({ failed: error }));
@@ -137,7 +137,7 @@ async function answerParts(ctx: BulkContext, reqs: ApiRequest[], res: ApiRespons
   } catch (err) {
     return reqs.map(() => ({ failed: asDataverseError(err) }));
   }
-  const bulk = { via, size: reqs.length };
+  const bulk = { via: "$batch" as const, size: reqs.length };
   return Promise.all(
     reqs.map(async (req, i): Promise<MemberOutcome> => {
       const part = parts[i];
