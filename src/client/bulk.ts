@@ -6,7 +6,7 @@
 import { buildBatch, parseBatchResponse, type BatchPart } from "./batch";
 import { classify } from "./classify";
 import { asDataverseError, DataverseError } from "./errors";
-import { keyLiteral, retryAfterSeconds } from "./odata";
+import { keyLiteral, retryAfterSeconds, rowPath } from "./odata";
 import type { ApiRequest, ApiResponse, BulkWrite } from "./request";
 import type { MemberOutcome } from "./scheduler";
 
@@ -65,7 +65,7 @@ export async function combineWrites(ctx: BulkContext, reqs: ApiRequest[]): Promi
       : {
           method: "POST",
           path: `${first.set}/Microsoft.Dynamics.CRM.${first.message}`,
-          body: { Targets: reqs.map((r) => r.bulk!.target) },
+          body: { Targets: reqs.map((r) => targetOf(r.bulk!)) },
           table: first.set,
           idempotent: true,
           expect: first.message === "CreateMultiple" ? "json" : "any",
@@ -95,6 +95,12 @@ export async function combineWrites(ctx: BulkContext, reqs: ApiRequest[]): Promi
   ctx.sizer.grow();
   if (first.via === "$batch") return answerParts(ctx, reqs, res);
   return bulkAnswers(ctx, reqs, res);
+}
+
+/** A row as a bulk message's target, built only when it goes in one: its type, and its id or @odata.id. */
+function targetOf(write: BulkWrite): Record<string, unknown> {
+  const address = write.key ? { "@odata.id": rowPath(write.set, { key: write.key }) } : { [write.idColumn]: write.id };
+  return { "@odata.type": `Microsoft.Dynamics.CRM.${write.logicalName}`, ...write.row, ...address };
 }
 
 function batchRequest(ctx: BulkContext, reqs: ApiRequest[]): ApiRequest {

@@ -20,8 +20,10 @@ export interface BulkWrite {
   via: BulkVia;
   message: BulkMessage;
   set: string;
-  /** The row as a bulk message's target: @odata.type, and its id or @odata.id. */
-  target: Record<string, unknown>;
+  /** The table's logical name (a bulk message's targets carry it as @odata.type). */
+  logicalName: string;
+  /** The row's column values, as sent alone. */
+  row: Record<string, unknown>;
   /** The id this write has, or undefined when it is addressed by alternate key. */
   id?: string;
   /** Addressed by alternate key: the key, to learn the row's id after an UpsertMultiple. */

@@ -1,6 +1,5 @@
 /** What create, update and upsert answer: the row's id, and the row itself when it was asked for. */
 import type { TableInfo } from "../metadata";
-import { rowPath } from "../odata";
 import type { ApiResponse, BulkMessage, BulkWrite } from "../request";
 import type { AlternateKey, Row } from "../validate";
 import type { OperationContext } from "./context";
@@ -40,12 +39,12 @@ export async function bulkWrite(
   // sdkmessagefilters lists no UpsertMultiple: it works where both CreateMultiple and UpdateMultiple do.
   const needs = message === "UpsertMultiple" ? ["CreateMultiple", "UpdateMultiple"] : [message];
   const supported = (await Promise.all(needs.map((m) => ctx.metadata.supports(info.logicalName, m)))).every(Boolean);
-  const target = address.key ? { ...row, "@odata.id": rowPath(info.entitySetName, { key: address.key }) } : { ...row, [info.primaryIdAttribute]: address.id };
   return {
     via: supported ? message : "$batch",
     message,
     set: info.entitySetName,
-    target: { "@odata.type": `Microsoft.Dynamics.CRM.${info.logicalName}`, ...target },
+    logicalName: info.logicalName,
+    row,
     idColumn: info.primaryIdAttribute,
     ...address,
   };
