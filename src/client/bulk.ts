@@ -152,8 +152,10 @@ async function answerParts(ctx: BulkContext, reqs: ApiRequest[], res: ApiRespons
       if (part.status < 400) return { ok: answer };
       if (part.status === 412 && req.bulk?.generatedId) {
         // Our own id already exists: an earlier try whose answer was lost wrote it.
-        const confirmed = await ctx.exchange({ method: "GET", path: `${req.bulk.set}(${req.bulk.id})`, idempotent: true }).catch(() => undefined);
-        if (confirmed?.status === 200) return { ok: { status: 204, headers: entityId(ctx, req.bulk), body: undefined, bulk } };
+        // A check that got no answer (the connection an earlier reset left behind) is tried again later.
+        const confirmed = await ctx.exchange({ method: "GET", path: `${req.bulk.set}(${req.bulk.id})`, idempotent: true }).catch(asDataverseError);
+        if (confirmed instanceof DataverseError) return { transient: confirmed };
+        if (confirmed.status === 200) return { ok: { status: 204, headers: entityId(ctx, req.bulk), body: undefined, bulk } };
       }
       const error = ctx.errorOf(req, answer);
       const verdict = classify({ status: part.status, code: error.code }, true);
