@@ -3,7 +3,6 @@
  * pipeline and one metadata cache, and one-line entry points to the operations in operations/.
  * Plain TypeScript with no Node-RED import, usable on its own.
  */
-import { checkTenant, resolveAuthority } from "./clouds";
 import { connectionError, DataverseError, ErrorCodes } from "./errors";
 import { MetadataCache, type ColumnInfo, type TableInfo } from "./metadata";
 import { API_PATH } from "./odata";
@@ -21,23 +20,24 @@ import { RequestPipeline } from "./pipeline";
 import type { ApiRequest, ApiResponse, Page } from "./request";
 import type { DataverseResult } from "./response";
 import { RequestScheduler } from "./scheduler";
+import { signInMethod, type SignInSettings } from "./signin";
 import { TokenProvider } from "./tokens";
 import { createTransport, msalNetworkClient, type TlsOptions, type Transport } from "./transport";
-import { checkEnvironmentUrl, checkTable, isGuid } from "./validate";
+import { checkEnvironmentUrl, checkTable } from "./validate";
 
-export interface ConnectionSettings {
+export interface ConnectionSettings extends SignInSettings {
   /** Environment URL, e.g. https://contoso.crm.dynamics.com */
   url: string;
   /** Directory (tenant) ID or domain. */
-  tenant: string;
+  tenant?: string;
   /** public (default), gcc, gcchigh, dod, china or custom. */
   cloud?: string;
   /** Sign-in host when cloud is custom, e.g. login.example.com or https://login.example.com:8443 */
   authority?: string;
-  /** Only "secret" (client secret) for now. */
+  /** How the connection signs in: secret (default); see signin/. */
   authType?: string;
-  clientId: string;
-  clientSecret: string;
+  clientId?: string;
+  clientSecret?: string;
   tls?: TlsOptions;
   /** Per-request timeout, default 60 s: a request that takes longer is aborted and retried as transient. */
   timeoutMs?: number;
@@ -65,20 +65,7 @@ export interface ClientHooks {
 /** Checks settings without building anything; throws the first problem as a DataverseError. */
 export function checkConnectionSettings(settings: Partial<ConnectionSettings>): void {
   checkEnvironmentUrl(settings.url);
-  const tenant = checkTenant(settings.tenant);
-  resolveAuthority(settings.cloud, tenant, settings.authority);
-  if (settings.authType && settings.authType !== "secret") {
-    throw connectionError("authType", `Authentication type '${settings.authType}' is not supported; use secret (client secret)`);
-  }
-  const clientId = settings.clientId?.trim();
-  if (!clientId)
-    throw connectionError("clientId", "The connection has no client ID: set the Application (client) ID from the app registration's Overview page");
-  if (!isGuid(clientId)) throw connectionError("clientId", "The client ID must be the app registration's Application (client) ID, a GUID");
-  if (!settings.clientSecret)
-    throw connectionError(
-      "clientSecret",
-      "The connection has no client secret: create one under the app registration's Certificates & secrets and paste its Value",
-    );
+  signInMethod(settings).check(settings);
   checkRange("concurrency", settings.concurrency, 1, 52, "Concurrent requests");
   checkRange("queueLimit", settings.queueLimit, 1, 10_000_000, "Queue limit");
   checkRange("maxRetries", settings.maxRetries, 0, 20, "Retries");
@@ -131,19 +118,12 @@ export class DataverseClient {
     checkConnectionSettings(settings);
     this.environmentUrl = checkEnvironmentUrl(settings.url);
     const apiBase = this.environmentUrl + API_PATH;
-    const clientId = settings.clientId.trim();
     const timeoutMs = settings.timeoutMs ?? 60_000;
     this.closeGraceMs = settings.closeGraceMs ?? 5_000;
-    const tenant = checkTenant(settings.tenant);
-    const authority = resolveAuthority(settings.cloud, tenant, settings.authority);
     this.transport = createTransport(settings.tls, timeoutMs);
+    const environmentUrl = this.environmentUrl;
     const tokens = new TokenProvider({
-      clientId,
-      clientSecret: settings.clientSecret,
-      authority: authority.authority,
-      knownAuthorities: authority.knownAuthorities,
-      scope: `${this.environmentUrl}/.default`,
-      signIn: { clientId, tenant, url: this.environmentUrl, authorityHost: authority.host },
+      credential: (networkClient) => signInMethod(settings).create(settings, { environmentUrl, networkClient }),
       networkClient: (observer) => msalNetworkClient(this.transport.http, observer),
     });
     const sizer = new BulkSizer(settings.bulkSize ?? 100);
@@ -156,7 +136,14 @@ export class DataverseClient {
       combine: (items, signal) => this.pipeline.combine(items as ApiRequest[], signal, sizer),
       groupSize: () => sizer.size,
     });
-    this.pipeline = new RequestPipeline({ apiBase, clientId, timeoutMs, transport: this.transport, tokens, scheduler: this.scheduler });
+    this.pipeline = new RequestPipeline({
+      apiBase,
+      clientId: settings.clientId?.trim() ?? "",
+      timeoutMs,
+      transport: this.transport,
+      tokens,
+      scheduler: this.scheduler,
+    });
     const send = (req: ApiRequest, signal?: AbortSignal): Promise<ApiResponse> =>
       this.closed ? Promise.reject(closedError()) : this.pipeline.send(req, signal);
     // Half the request timeout, so a write that waited on a lookup still ends within twice its timeout.

@@ -1,20 +1,17 @@
 /**
- * Access tokens for one connection: one msal-node ConfidentialClientApplication, one token request at
- * a time however many requests wait for it (single flight), and the token reused until shortly before
- * it expires. Our own cache decides when to ask; msal is always asked to go to the network then.
+ * Access tokens for one connection, whatever the sign-in type: one token request at a time however
+ * many requests wait for it (single flight), and the token reused until shortly before it expires.
+ * Our own cache decides when to ask; the credential always goes to the network then.
  */
-import { ConfidentialClientApplication, LogLevel, type INetworkModule } from "@azure/msal-node";
-import { fromNetworkError, fromSignInError, type SignInContext } from "./errors";
+import type { INetworkModule } from "@azure/msal-node";
+import { fromNetworkError, fromSignInError } from "./errors";
+import type { Credential } from "./signin";
 import type { NetworkObserver } from "./transport";
 
 export interface TokenProviderOptions {
-  clientId: string;
-  clientSecret: string;
-  authority: string;
-  knownAuthorities: string[];
-  scope: string;
-  signIn: SignInContext;
-  /** Built by the caller on the shared transport, reporting what msal would hide to the observer. */
+  /** Built on the network module it is given, which reports what msal would hide to the provider. */
+  credential: (networkClient: INetworkModule) => Credential;
+  /** Built by the caller on the shared transport. */
   networkClient: (observer: NetworkObserver) => INetworkModule;
 }
 
@@ -24,29 +21,19 @@ const MAX_RENEW_EARLY_MS = 5 * 60_000;
 const EXPIRY_SAFETY_MS = 30_000;
 
 export class TokenProvider {
-  private readonly cca: ConfidentialClientApplication;
+  private readonly credential: Credential;
   private cached?: { token: string; renewAt: number; expiresAt: number };
   private pending?: Promise<string>;
   private lastTransportError: unknown;
   private lastErrorResponse?: { status: number; body: unknown };
 
-  constructor(private readonly options: TokenProviderOptions) {
-    this.cca = new ConfidentialClientApplication({
-      auth: {
-        clientId: options.clientId,
-        clientSecret: options.clientSecret,
-        authority: options.authority,
-        knownAuthorities: options.knownAuthorities,
-      },
-      system: {
-        networkClient: options.networkClient({
-          onTransportError: (err) => (this.lastTransportError = err),
-          onErrorResponse: (status, body) => (this.lastErrorResponse = { status, body }),
-        }),
-        // msal's log lines can include request details; they never go to Node-RED's log.
-        loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => undefined },
-      },
-    });
+  constructor(options: TokenProviderOptions) {
+    this.credential = options.credential(
+      options.networkClient({
+        onTransportError: (err) => (this.lastTransportError = err),
+        onErrorResponse: (status, body) => (this.lastErrorResponse = { status, body }),
+      }),
+    );
   }
 
   /**
@@ -84,12 +71,13 @@ export class TokenProvider {
     const sentAt = Date.now();
     let result;
     try {
-      result = await this.cca.acquireTokenByClientCredential({ scopes: [this.options.scope], skipCache: true });
+      result = await this.credential.acquire();
     } catch (err) {
-      if (this.lastTransportError) throw fromNetworkError(this.lastTransportError, this.options.signIn.authorityHost);
-      throw fromSignInError(err, this.options.signIn, this.lastErrorResponse);
+      const { signIn } = this.credential;
+      if (this.lastTransportError) throw fromNetworkError(this.lastTransportError, signIn.authorityHost);
+      throw fromSignInError(err, signIn, this.lastErrorResponse);
     }
-    if (!result?.accessToken) throw fromSignInError(new Error("the sign-in endpoint returned no access token"), this.options.signIn);
+    if (!result.accessToken) throw fromSignInError(new Error("the sign-in endpoint returned no access token"), this.credential.signIn);
     const expiresAt = result.expiresOn ? result.expiresOn.getTime() : sentAt + 60_000;
     const renewEarly = Math.min(MAX_RENEW_EARLY_MS, (expiresAt - sentAt) / 10);
     this.cached = { token: result.accessToken, renewAt: expiresAt - renewEarly, expiresAt };

@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { INetworkModule, NetworkResponse } from "@azure/msal-node";
+import { secret } from "../../src/client/signin/secret";
 import { TokenProvider } from "../../src/client/tokens";
 
 const tenant = "7d6a1c6e-2f4b-4c1a-9a0e-5b3c2d1e0f11";
@@ -25,13 +26,16 @@ function provider(answer: () => Promise<NetworkResponse<unknown>>) {
       return (await answer()) as NetworkResponse<T>;
     },
   };
-  const tokens = new TokenProvider({
+  const settings = {
+    url: "https://org.example.test",
+    cloud: "custom",
+    authority: host,
+    tenant,
     clientId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
     clientSecret: "s",
-    authority: `https://${host}/${tenant}`,
-    knownAuthorities: [host],
-    scope: "https://org.example.test/.default",
-    signIn: { clientId: "c", tenant, url: "https://org.example.test", authorityHost: host },
+  };
+  const tokens = new TokenProvider({
+    credential: (networkClient) => secret.create(settings, { environmentUrl: settings.url, networkClient }),
     networkClient: () => network,
   });
   return { tokens, posts: () => posts };
