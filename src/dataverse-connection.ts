@@ -5,16 +5,12 @@
 import type { Node, NodeAPI, NodeDef } from "node-red";
 import { DataverseClient, asDataverseError, type ConnectionSettings } from "./client";
 import { registerAdminApi } from "./shared/admin-api";
-import type { ConnectionNode, ConnectionUser } from "./shared/connection-node";
+import { CREDENTIALS, TEXT_SETTINGS, type ConnectionCredentials, type ConnectionNode, type ConnectionUser } from "./shared/connection-node";
 import { tlsOptions } from "./shared/tls";
 
-interface ConnectionConfig extends NodeDef {
-  url: string;
-  tenant: string;
-  cloud: string;
-  authority: string;
-  authType: string;
+interface ConnectionConfig extends NodeDef, Partial<Record<(typeof TEXT_SETTINGS)[number], string>> {
   tls: string;
+  sendX5c?: boolean | string;
   concurrency?: number | string;
   queueLimit?: number | string;
   maxThrottleWait?: number | string;
@@ -42,13 +38,9 @@ export = function (RED: NodeAPI): void {
       renderAll();
     };
     const settings: Partial<ConnectionSettings> = {
-      url: config.url,
-      tenant: config.tenant,
-      cloud: config.cloud,
-      authority: config.authority,
-      authType: config.authType,
-      clientId: this.credentials?.clientId,
-      clientSecret: this.credentials?.clientSecret,
+      ...textSettings(config),
+      ...(this.credentials as ConnectionCredentials | undefined),
+      sendX5c: config.sendX5c === true || config.sendX5c === "true",
       concurrency: optionalNumber(config.concurrency),
       queueLimit: optionalNumber(config.queueLimit),
       maxRetries: optionalNumber(config.maxRetries),
@@ -73,6 +65,10 @@ export = function (RED: NodeAPI): void {
     });
   }
 
+  function textSettings(config: ConnectionConfig): Partial<ConnectionSettings> {
+    return Object.fromEntries(TEXT_SETTINGS.map((name) => [name, config[name] || undefined]));
+  }
+
   /** A number setting; empty means the default. `${ENV}` values arrive here already substituted. */
   function optionalNumber(value: unknown, scale = 1): number | undefined {
     if (value === undefined || value === null || String(value).trim() === "") return undefined;
@@ -80,6 +76,6 @@ export = function (RED: NodeAPI): void {
   }
 
   RED.nodes.registerType("dataverse-connection", DataverseConnectionNode as unknown as (this: Node, config: ConnectionConfig) => void, {
-    credentials: { clientId: { type: "text" }, clientSecret: { type: "password" } },
+    credentials: CREDENTIALS,
   });
 };

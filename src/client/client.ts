@@ -39,6 +39,14 @@ export interface ConnectionSettings extends SignInSettings {
   clientId?: string;
   clientSecret?: string;
   tls?: TlsOptions;
+  /** Web API version of the path /api/data/v<apiVersion>/, default 9.2 (on-premises servers run older ones). */
+  apiVersion?: string;
+  /** Proxy URL for sign-in and the Web API; empty means HTTPS_PROXY / NO_PROXY. */
+  proxy?: string;
+  proxyUsername?: string;
+  proxyPassword?: string;
+  /** A .NET connection string (AuthType=ClientSecret;Url=…); its values fill the settings left empty. */
+  connectionString?: string;
   /** Per-request timeout, default 60 s: a request that takes longer is aborted and retried as transient. */
   timeoutMs?: number;
   /** Requests in flight at once, default 8 (Dataverse allows 52 per user; x-ms-dop-hint lowers it). */

@@ -22,7 +22,7 @@ import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
 import type { Node, NodeAPI } from "node-red";
 import { asDataverseError, DataverseClient, DataverseError, ErrorCodes, type ColumnInfo, type ConnectionSettings, type TableInfo } from "../client";
-import type { ConnectionCredentials, ConnectionNode } from "./connection-node";
+import { CREDENTIALS, TEXT_SETTINGS, type ConnectionCredentials, type ConnectionNode } from "./connection-node";
 import { tlsOptions } from "./tls";
 
 const TYPE = "dataverse-connection";
@@ -34,18 +34,7 @@ const CACHE_TTL_MS = 5 * 60_000;
 const CACHE_MAX_ENTRIES = 100;
 
 /** The connection as the editor has it: the dialog's fields, or the unsaved node. */
-export interface DialogConnection {
-  id?: unknown;
-  url?: unknown;
-  tenant?: unknown;
-  cloud?: unknown;
-  authority?: unknown;
-  authType?: unknown;
-  tls?: unknown;
-  timeout?: unknown;
-  clientId?: unknown;
-  clientSecret?: unknown;
-}
+export type DialogConnection = Partial<Record<"id" | "tls" | "timeout" | "sendX5c" | keyof typeof CREDENTIALS | (typeof TEXT_SETTINGS)[number], unknown>>;
 
 type Answer = { status?: number; body: Record<string, unknown> };
 
@@ -134,17 +123,18 @@ export function settingsFromDialog(RED: NodeAPI, dialog: DialogConnection): Conn
     if (!value.includes("${")) return value;
     return String(RED.util.evaluateNodeProperty(value, "env", deployed as Node, {}) ?? "");
   };
-  const secretTyped = typeof dialog.clientSecret === "string" && dialog.clientSecret !== "" && dialog.clientSecret !== STORED_PASSWORD;
-  const clientIdTyped = typeof dialog.clientId === "string" && dialog.clientId !== "";
+  // A credential left as the editor shows a stored one (empty, or __PWRD__ for a password) is the stored one.
+  const typed = (value: unknown) => typeof value === "string" && value !== "" && value !== STORED_PASSWORD;
+  const credentials = Object.keys(CREDENTIALS).map((name) => {
+    const key = name as keyof typeof CREDENTIALS;
+    return [key, env(typed(dialog[key]) ? dialog[key] : stored?.[key]) || undefined];
+  });
   const timeoutSeconds = Number(env(typeof dialog.timeout === "number" ? String(dialog.timeout) : dialog.timeout));
   return {
+    ...Object.fromEntries(TEXT_SETTINGS.map((name) => [name, env(dialog[name]) || undefined])),
+    ...Object.fromEntries(credentials),
     url: env(dialog.url) ?? "",
-    tenant: env(dialog.tenant) ?? "",
-    cloud: env(dialog.cloud) || undefined,
-    authority: env(dialog.authority) || undefined,
-    authType: env(dialog.authType) || undefined,
-    clientId: env(clientIdTyped ? dialog.clientId : stored?.clientId) ?? "",
-    clientSecret: env(secretTyped ? dialog.clientSecret : stored?.clientSecret) ?? "",
+    sendX5c: dialog.sendX5c === true || dialog.sendX5c === "true",
     tls: tlsOptions(RED, dialog.tls),
     timeoutMs: Number.isFinite(timeoutSeconds) && timeoutSeconds >= 1 ? Math.min(Math.round(timeoutSeconds) * 1000, EDITOR_TIMEOUT_MS) : EDITOR_TIMEOUT_MS,
     // Someone is waiting in the editor: report a busy or unreachable service at once, without retrying.

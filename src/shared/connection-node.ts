@@ -1,10 +1,23 @@
 import type { Node, NodeAPI } from "node-red";
 import type { DataverseClient, DataverseError } from "../client";
 
-export interface ConnectionCredentials {
-  clientId?: string;
-  clientSecret?: string;
-}
+/** The connection's credentials: stored apart from the flow, never exported. Text ones are shown in the dialog. */
+export const CREDENTIALS = {
+  clientId: { type: "text" },
+  clientSecret: { type: "password" },
+  certificate: { type: "text" },
+  privateKey: { type: "password" },
+  pfx: { type: "password" },
+  passphrase: { type: "password" },
+  proxyUsername: { type: "text" },
+  proxyPassword: { type: "password" },
+  connectionString: { type: "password" },
+} as const;
+
+export type ConnectionCredentials = { [name in keyof typeof CREDENTIALS]?: string };
+
+/** The connection's text settings that go to the client as they are (empty means the default). */
+export const TEXT_SETTINGS = ["url", "tenant", "cloud", "authority", "authType", "apiVersion", "tokenFile", "proxy"] as const;
 
 /** A node that uses a connection: the connection redraws its status when a pause starts, ticks or ends. */
 export interface ConnectionUser {

@@ -14,6 +14,15 @@ export interface SignInSettings {
   authority?: string;
   clientId?: string;
   clientSecret?: string;
+  /** certificate: PEM certificate (may hold the chain), with `privateKey` (PEM); or `pfx` (base64) with `passphrase`. */
+  certificate?: string;
+  privateKey?: string;
+  pfx?: string;
+  passphrase?: string;
+  /** certificate: send the chain (x5c) for subject name / issuer trust. */
+  sendX5c?: boolean;
+  /** workloadIdentity: the federated token file; empty means AZURE_FEDERATED_TOKEN_FILE. */
+  tokenFile?: string;
 }
 
 export interface TokenAnswer {
