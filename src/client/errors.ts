@@ -232,6 +232,25 @@ const AADSTS_ADVICE: Record<string, (ctx: SignInContext) => string> = {
   "500011": (c) =>
     `Sign-in failed: the environment ${c.url} was not found in tenant ${c.tenant}. Check the environment URL (for example https://yourorg.crm.dynamics.com) and that the environment belongs to this tenant`,
   "70011": (c) => `Sign-in failed: the scope ${c.url}/.default was not accepted. Check the environment URL`,
+  // Certificates (client assertions signed by the app's key)
+  "700027": (c) =>
+    `Sign-in failed: the certificate is not registered on app ${c.clientId}, has expired there, or did not sign the assertion. Upload the certificate's public part under the app registration's Certificates & secrets (its thumbprint must match the connection's certificate)`,
+  "700024": () =>
+    "Sign-in failed: the client assertion is not within its valid time range. Check this computer's clock (it must be within a few minutes of the real time), or that the workload identity token file is refreshed",
+  "700023": (c) => `Sign-in failed: the client assertion was made for another token endpoint than ${c.authorityHost}. Check the tenant and the cloud setting`,
+  "700021": (c) => `Sign-in failed: the client assertion names another app than ${c.clientId}. Check the connection's client ID`,
+  "50027": () => "Sign-in failed: the client assertion is not a valid JWT. For workload identity, check that the token file holds the federated token",
+  "700030": (c) =>
+    `Sign-in failed: the certificate's subject name is not trusted by app ${c.clientId}. Register the subject name and issuer on the app (trustedCertificateSubjects), or upload the certificate itself`,
+  // Workload identity (federated credentials)
+  "70021": (c) =>
+    `Sign-in failed: app ${c.clientId} has no federated credential matching the token. Add one under the app registration's Certificates & secrets > Federated credentials with the cluster's issuer URL and the service account as subject`,
+  "700211": (c) =>
+    `Sign-in failed: no federated credential of app ${c.clientId} has the token's issuer. Set the credential's issuer to the cluster's OIDC issuer URL (az aks show --query oidcIssuerProfile.issuerUrl)`,
+  "700212": (c) => `Sign-in failed: the federated token's audience is not accepted by app ${c.clientId}. Use the audience api://AzureADTokenExchange`,
+  "700213": (c) =>
+    `Sign-in failed: no federated credential of app ${c.clientId} has the token's subject. Set the credential's subject to system:serviceaccount:<namespace>:<service account>`,
+  "50013": () => "Sign-in failed: the federated token's signature could not be verified. Check that the token file holds the token the platform wrote",
   "1002012": (c) => `Sign-in failed: the scope ${c.url}/.default was not accepted. Check the environment URL`,
 };
 
@@ -240,6 +259,8 @@ const AADSTS_ADVICE: Record<string, (ctx: SignInContext) => string> = {
  * errors it reduces to a generic code, the last error answer seen on the wire says what happened.
  */
 export function fromSignInError(err: unknown, ctx: SignInContext, lastErrorResponse?: { status: number; body: unknown }): DataverseError {
+  // A credential's own check (a missing token file) already says what to do.
+  if (err instanceof DataverseError) return err;
   const e = (err ?? {}) as { message?: string; errorCode?: string; errorMessage?: string; status?: number };
   const answered = (lastErrorResponse?.body ?? {}) as { error_description?: unknown };
   const described = typeof answered.error_description === "string" ? answered.error_description : "";

@@ -1,9 +1,11 @@
 /** The sign-in types a connection's authType can name. */
 import { connectionError } from "../errors";
+import { certificate } from "./certificate";
 import { secret } from "./secret";
+import { workloadIdentity } from "./workload-identity";
 import type { SignInMethod, SignInSettings } from "./types";
 
-const METHODS: Record<string, SignInMethod> = { secret };
+const METHODS: Record<string, SignInMethod> = { secret, certificate, workloadIdentity };
 
 export const AUTH_TYPES = Object.keys(METHODS);
 
