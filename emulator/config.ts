@@ -35,6 +35,10 @@ export interface EmulatorConfig {
   timeScale: number;
   /** Web servers behind the environment, each with its own limits; requests go round-robin unless pinned by the ARRAffinity cookie. */
   webServers: number;
+  /** Added to the login server's clock when it checks client assertions: plays a client whose clock is wrong. */
+  clockOffsetSeconds: number;
+  /** 1 = a client assertion's jti is refused the second time (Entra ID accepts reuse until exp: 0). */
+  refuseAssertionReplay: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<EmulatorConfig> = Object.freeze({
@@ -52,6 +56,8 @@ export const DEFAULT_CONFIG: Readonly<EmulatorConfig> = Object.freeze({
   rowCostMs: 0,
   timeScale: 1,
   webServers: 1,
+  clockOffsetSeconds: 0,
+  refuseAssertionReplay: 0,
 });
 
 const NULLABLE = new Set<keyof EmulatorConfig>(["tokenRefreshInSeconds", "dopHint"]);
@@ -60,6 +66,8 @@ const NULLABLE = new Set<keyof EmulatorConfig>(["tokenRefreshInSeconds", "dopHin
 const RULES: Partial<Record<keyof EmulatorConfig, [(n: number) => boolean, string]>> = {
   timeScale: [(n) => n > 0, "a number > 0"],
   webServers: [(n) => Number.isInteger(n) && n >= 1 && n <= 64, "a whole number from 1 to 64"],
+  clockOffsetSeconds: [() => true, "a number of seconds"],
+  refuseAssertionReplay: [(n) => n === 0 || n === 1, "0 or 1"],
 };
 
 /** Applies a partial update after checking every field; throws (changing nothing) on a bad one. */

@@ -1,4 +1,5 @@
 // The emulator's state, shared by both servers and the control API.
+import { ClientAssertions } from "./assertions";
 import { DEFAULT_CONFIG, type EmulatorConfig } from "./config";
 import { FaultInjector } from "./faults";
 import { RequestLog, Stats } from "./requestlog";
@@ -19,6 +20,7 @@ export class EmulatorCore {
   readonly stats = new Stats();
   readonly webServers = new WebServers(this.config);
   readonly timers = new Timers();
+  readonly assertions = new ClientAssertions();
 
   /** `https://127.0.0.1:<port>`, no trailing slash; known once the servers listen. */
   dataverseUrl = "";
@@ -40,5 +42,6 @@ export class EmulatorCore {
     Object.assign(this.config, DEFAULT_CONFIG);
     this.tokens.invalidateAll();
     this.webServers.clear();
+    this.assertions.reset();
   }
 }

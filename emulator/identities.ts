@@ -18,6 +18,17 @@ export const EXPIRED_SECRET_CLIENT_SECRET = "Exp8Q~0ld.S3cr3t-Exp1red_Long-Ag0";
 export const NO_APP_USER_CLIENT_ID = "4c3b2a19-0f8e-4d7c-b6a5-9483726150a3";
 export const NO_APP_USER_CLIENT_SECRET = "NoU8Q~n0.Appl1cati0n-User_Here-x1";
 
+/** App that signs in with a certificate (see credentials.ts): client assertions only, no secret. */
+export const CERTIFICATE_CLIENT_ID = "a1b2c3d4-0e1f-4a2b-8c3d-4e5f6a7b8c04";
+/** App that trusts a certificate by subject name and issuer (sent with its chain, x5c). */
+export const SUBJECT_NAME_CLIENT_ID = "b2c3d4e5-1f2a-4b3c-9d4e-5f6a7b8c9d05";
+export const SUBJECT_NAME_CN = "dataverse-client.contoso.test";
+/** App with a federated credential (workload identity): the issuer, subject and audience it trusts. */
+export const WORKLOAD_CLIENT_ID = "c3d4e5f6-2a3b-4c4d-8e5f-6a7b8c9d0e06";
+export const FEDERATED_ISSUER = "https://oidc.prod-aks.emulator.test/7d6a1c6e-2f4b-4c1a-9a0e-5b3c2d1e0f11/cluster-1/";
+export const FEDERATED_SUBJECT = "system:serviceaccount:node-red:dataverse";
+export const FEDERATED_AUDIENCE = "api://AzureADTokenExchange";
+
 /** Object ids of the apps' service principals (the `oid` claim of their tokens). */
 export const CLIENT_OBJECT_ID = "5b1e2c3d-8f4a-4e6b-9c7d-1a2b3c4d5e01";
 export const EXPIRED_SECRET_OBJECT_ID = "6c2f3d4e-9a5b-4f7c-8d8e-2b3c4d5e6f02";
@@ -42,6 +53,8 @@ export interface AppRegistration {
   secretExpired: boolean;
   /** The app has an application user in the Dataverse environment (else 403). */
   hasApplicationUser: boolean;
+  /** How the app's client assertions are trusted (see assertions.ts); none = secret only. */
+  assertionTrust?: "certificate" | "subjectName" | "federated";
 }
 
 export const APPS: readonly AppRegistration[] = [
@@ -69,6 +82,21 @@ export const APPS: readonly AppRegistration[] = [
     secretExpired: false,
     hasApplicationUser: false,
   },
+  ...(
+    [
+      [CERTIFICATE_CLIENT_ID, "certificate", "Certificate app (emulator)", "8e4b5f6a-1c7d-4b9e-af0a-4d5e6f7a8b04"],
+      [SUBJECT_NAME_CLIENT_ID, "subjectName", "Subject name app (emulator)", "9f5c6a7b-2d8e-4caf-b01b-5e6f7a8b9c05"],
+      [WORKLOAD_CLIENT_ID, "federated", "Workload identity app (emulator)", "0a6d7b8c-3e9f-4db0-812c-6f7a8b9c0d06"],
+    ] as const
+  ).map(([clientId, assertionTrust, displayName, objectId]) => ({
+    clientId,
+    clientSecret: "",
+    displayName,
+    objectId,
+    secretExpired: false,
+    hasApplicationUser: true,
+    assertionTrust,
+  })),
 ];
 
 export function findApp(clientId: string): AppRegistration | undefined {

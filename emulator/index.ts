@@ -7,14 +7,18 @@ import forge from "node-forge";
 import { controlHttpHandler, createControl, type EmulatorControl } from "./control";
 import { EmulatorCore } from "./core";
 import { dataverseSite } from "./dataverse";
+import type { TestCredentials } from "./credentials";
 import {
+  CERTIFICATE_CLIENT_ID,
   CLIENT_ID,
   CLIENT_SECRET,
   EXPIRED_SECRET_CLIENT_ID,
   EXPIRED_SECRET_CLIENT_SECRET,
   NO_APP_USER_CLIENT_ID,
   NO_APP_USER_CLIENT_SECRET,
+  SUBJECT_NAME_CLIENT_ID,
   TENANT_ID,
+  WORKLOAD_CLIENT_ID,
 } from "./identities";
 import { loginSite } from "./login";
 import { createHttpsServer, listen, pipeline } from "./server";
@@ -25,6 +29,7 @@ export type { EmulatorConfig } from "./config";
 export type { FaultRule, FaultRuleState, FaultAction } from "./faults";
 export type { EmulatorStats, RequestLogEntry, ServerName } from "./requestlog";
 export type { WebServerStats } from "./webservers";
+export type { FederatedTokenOptions, TestCertificate, TestCredentials } from "./credentials";
 export { SEED_IDS } from "./seed";
 
 export interface EmulatorOptions {
@@ -52,6 +57,10 @@ export interface RunningEmulator {
   clientId: string;
   clientSecret: string;
   apps: { expiredSecret: AppCredentials; noApplicationUser: AppCredentials };
+  /** Apps that sign in with client assertions: a registered certificate, subject name + issuer (x5c), a federated credential. */
+  assertionApps: { certificate: string; subjectName: string; workloadIdentity: string };
+  /** Their test-only certificates, keys and federated tokens (made on first use). */
+  credentials: TestCredentials;
   /** PEM file holding only the emulator CA certificate. */
   caPath: string;
   caPem: string;
@@ -109,6 +118,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       expiredSecret: { clientId: EXPIRED_SECRET_CLIENT_ID, clientSecret: EXPIRED_SECRET_CLIENT_SECRET },
       noApplicationUser: { clientId: NO_APP_USER_CLIENT_ID, clientSecret: NO_APP_USER_CLIENT_SECRET },
     },
+    assertionApps: { certificate: CERTIFICATE_CLIENT_ID, subjectName: SUBJECT_NAME_CLIENT_ID, workloadIdentity: WORKLOAD_CLIENT_ID },
+    credentials: core.assertions.credentials,
     caPath: ca.certPath,
     caPem: ca.certPem,
     control,

@@ -1,5 +1,6 @@
 // The Entra ID (login) server: OIDC discovery documents and the client-credentials token
 // endpoints (v2.0 and v1), validating requests in the order the real service does.
+import { checkClientAssertion } from "./assertions";
 import type { EmulatorCore } from "./core";
 import { htmlFaultResponse, type FaultRuleState } from "./faults";
 import { findApp, isKnownTenant, TENANT_ID } from "./identities";
@@ -191,21 +192,19 @@ function token(core: EmulatorCore, req: EmuRequest, tenant: string, v2: boolean)
       `Application with identifier '${clientId}' was not found in the directory '${TENANT_NAME}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
     );
   }
-  if (secret === undefined || secret === "") {
-    if (form.get("client_assertion")) {
-      return fail(401, "invalid_client", 700027, "The certificate with identifier used to sign the client assertion is not registered on application.");
-    }
+  if ((secret === undefined || secret === "") && form.get("client_assertion")) {
+    const refused = checkClientAssertion({ assertions: core.assertions, config: core.config, authorityHost: core.authorityHost, app, fail }, form);
+    if (refused) return refused;
+  } else if (secret === undefined || secret === "") {
     return fail(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
-  }
-  if (app.secretExpired) {
+  } else if (app.secretExpired) {
     return fail(
       401,
       "invalid_client",
       7000222,
       `The provided client secret keys for app '${app.clientId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
     );
-  }
-  if (secret !== app.clientSecret) {
+  } else if (secret !== app.clientSecret) {
     return fail(
       401,
       "invalid_client",
