@@ -141,6 +141,8 @@ describe("control API over HTTPS", () => {
       rowCostMs: 0,
       timeScale: 1,
       webServers: 1,
+      clockOffsetSeconds: 0,
+      refuseAssertionReplay: 0,
     });
     const patched = await client.control("PATCH", "config", { dopHint: 4, latencyMs: 1 });
     assert.equal(patched.dopHint, 4);
