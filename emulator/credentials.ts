@@ -115,6 +115,10 @@ export class TestCredentials {
   get subjectName(): TestCertificate {
     return this.all.subjectName;
   }
+  /** Issued by the trusted CA, but to a subject name no app trusts. */
+  get otherSubject(): TestCertificate {
+    return this.all.otherSubject;
+  }
   /** The CA certificate the subject-name app trusts. */
   get trustedCa(): X509Certificate {
     return this.all.trustedCa;
@@ -152,12 +156,9 @@ function makeAll() {
   const leafKeys = keyPair();
   const issuerKeys = keyPair();
   const caPem = makeCertificate({ commonName: "Dataverse Emulator Test Issuing CA", keys: caKeys, ...year, ca: true });
-  const leafPem = makeCertificate({
-    commonName: SUBJECT_NAME_CN,
-    keys: leafKeys,
-    ...year,
-    issuer: { commonName: "Dataverse Emulator Test Issuing CA", keys: caKeys },
-  });
+  const issuer = { commonName: "Dataverse Emulator Test Issuing CA", keys: caKeys };
+  const leafPem = makeCertificate({ commonName: SUBJECT_NAME_CN, keys: leafKeys, ...year, issuer });
+  const otherLeafPem = makeCertificate({ commonName: "someone-else.contoso.test", keys: leafKeys, ...year, issuer });
   return {
     registered: testCertificate(makeCertificate({ commonName: "Dataverse Emulator Test App", keys: appKeys, ...year }), appKeys),
     expired: testCertificate(
@@ -171,6 +172,7 @@ function makeAll() {
     ),
     unregistered: testCertificate(makeCertificate({ commonName: "Dataverse Emulator Unregistered", keys: otherKeys, ...year }), otherKeys),
     subjectName: { ...testCertificate(leafPem, leafKeys), certificatePem: leafPem + caPem },
+    otherSubject: { ...testCertificate(otherLeafPem, leafKeys), certificatePem: otherLeafPem + caPem },
     trustedCa: new X509Certificate(caPem),
     issuer: { privateKey: createPrivateKey(issuerKeys.pem), publicKey: createPublicKey(issuerKeys.pem) },
   };

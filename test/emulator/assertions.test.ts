@@ -158,6 +158,14 @@ describe("subject name and issuer trust (x5c)", () => {
     await refused(requestToken(assertion({ cert: emu.credentials.subjectName, clientId: app() }), app()), 700027, /key was not found/);
   });
 
+  it("a certificate of the trusted CA for another subject name: AADSTS700030", async () => {
+    await refused(
+      requestToken(assertion({ cert: emu.credentials.otherSubject, x5c: true, clientId: app() }), app()),
+      700030,
+      /subject name in certificate isn't authorized.*someone-else\.contoso\.test/,
+    );
+  });
+
   it("a certificate not issued by the trusted CA: AADSTS700027", async () => {
     await refused(requestToken(assertion({ cert: emu.credentials.unregistered, x5c: true, clientId: app() }), app()), 700027, /chain is not valid/);
   });
