@@ -1,9 +1,10 @@
 /** The sign-in types a connection's authType can name. */
 import { connectionError } from "../errors";
+import { managedIdentity } from "./managed-identity";
 import { secret } from "./secret";
 import type { SignInMethod, SignInSettings } from "./types";
 
-const METHODS: Record<string, SignInMethod> = { secret };
+const METHODS: Record<string, SignInMethod> = { secret, managedIdentity };
 
 export const AUTH_TYPES = Object.keys(METHODS);
 
