@@ -99,7 +99,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const identity = createHttpServer(pipeline(managedIdentitySite(core), deps));
 
   let closing: Promise<void> | undefined;
-  let identityPort = 0;
+  let identityPort: number;
   const close = () =>
     (closing ??= (async () => {
       core.timers.close();
