@@ -111,3 +111,29 @@ export function findManagedIdentity(clientId: string | undefined): AppRegistrati
   const id = (clientId ?? SYSTEM_ASSIGNED_CLIENT_ID).toLowerCase();
   return MANAGED_IDENTITIES.find((i) => i.clientId === id);
 }
+
+// ---------------------------------------------------------------------------------------------
+// On-premises AD FS: server applications of the AD FS application group (AD FS makes GUID client ids
+// and long random secrets).
+
+/** A server application allowed to call the organization (Grant-AdfsApplicationPermission), with a CRM application user. */
+export const ADFS_CLIENT_ID = "c3d4e5f6-1111-4c7d-8e9f-0a1b2c3d4e01";
+export const ADFS_CLIENT_SECRET = "Adfs_3mulat0r-S3cret_Generated-By-ADFS_0nly4Tests";
+/** A server application without permission on the organization: AD FS answers MSIS9605. */
+export const ADFS_NO_PERMISSION_CLIENT_ID = "c3d4e5f6-2222-4c7d-8e9f-0a1b2c3d4e02";
+export const ADFS_NO_PERMISSION_CLIENT_SECRET = "Adfs_N0-Perm1ssion_S3cret-For_Tests-0nly_xxxxxxxx";
+
+export interface AdfsClient extends AppRegistration {
+  /** Granted access to the organization's resource (Grant-AdfsApplicationPermission). */
+  permitted: boolean;
+}
+
+export const ADFS_CLIENTS: readonly AdfsClient[] = [
+  { clientId: ADFS_CLIENT_ID, clientSecret: ADFS_CLIENT_SECRET, displayName: "Node-RED (AD FS server application)", permitted: true },
+  { clientId: ADFS_NO_PERMISSION_CLIENT_ID, clientSecret: ADFS_NO_PERMISSION_CLIENT_SECRET, displayName: "No permission (AD FS)", permitted: false },
+].map((c, i) => ({ ...c, objectId: `d4e5f6a7-${i}${i}${i}${i}-4d8e-9f0a-1b2c3d4e5f0${i + 1}`, secretExpired: false, hasApplicationUser: true }));
+
+export function findAdfsClient(clientId: string): AdfsClient | undefined {
+  const id = clientId.toLowerCase();
+  return ADFS_CLIENTS.find((c) => c.clientId === id);
+}

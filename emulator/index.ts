@@ -8,6 +8,10 @@ import { controlHttpHandler, createControl, type EmulatorControl } from "./contr
 import { EmulatorCore } from "./core";
 import { dataverseSite } from "./dataverse";
 import {
+  ADFS_CLIENT_ID,
+  ADFS_CLIENT_SECRET,
+  ADFS_NO_PERMISSION_CLIENT_ID,
+  ADFS_NO_PERMISSION_CLIENT_SECRET,
   CLIENT_ID,
   CLIENT_SECRET,
   EXPIRED_SECRET_CLIENT_ID,
@@ -68,6 +72,8 @@ export interface RunningEmulator {
     /** A user-assigned identity without an application user: Dataverse answers 403. */
     noApplicationUserClientId: string;
   };
+  /** On-premises AD FS on the login server (cloud adfs): its URL and an application group's server applications. */
+  adfs: AppCredentials & { authority: string; noPermission: AppCredentials };
   /** PEM file holding only the emulator CA certificate. */
   caPath: string;
   caPem: string;
@@ -135,6 +141,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       systemAssignedClientId: SYSTEM_ASSIGNED_CLIENT_ID,
       userAssignedClientId: USER_ASSIGNED_CLIENT_ID,
       noApplicationUserClientId: USER_ASSIGNED_NO_APP_USER_CLIENT_ID,
+    },
+    adfs: {
+      authority: `https://${core.authorityHost}/adfs`,
+      clientId: ADFS_CLIENT_ID,
+      clientSecret: ADFS_CLIENT_SECRET,
+      noPermission: { clientId: ADFS_NO_PERMISSION_CLIENT_ID, clientSecret: ADFS_NO_PERMISSION_CLIENT_SECRET },
     },
     caPath: ca.certPath,
     caPem: ca.certPem,
