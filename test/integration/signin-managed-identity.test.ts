@@ -59,6 +59,7 @@ describe("managed identity", () => {
     assert.equal(msg.dataverse.code, "ManagedIdentityNotAssigned");
     assert.match(msg.error.message, new RegExp(`client ID ${unknown} is not assigned to this host`));
     assert.match(msg.error.message, /Unable to load the proper Managed Identity/);
+    assert.ok(!JSON.stringify(msg).includes(t.emu.managedIdentity.header), "the IDENTITY_HEADER secret stays out of the message");
   });
 
   it("an identity without an application user signs in, and Dataverse's 403 says to add it", async () => {
