@@ -70,6 +70,14 @@ describe("managed identity", () => {
     assert.match(msg.error.message, /not an application user/);
   });
 
+  it("an environment URL the identity's tenant does not know: AADSTS500011 in plain words", async () => {
+    await loadWhoAmI("", { url: "https://127.0.0.2:9" });
+    const { kind, msg } = await run("w", {});
+    assert.equal(kind, "caught");
+    assert.equal(msg.dataverse.code, "AADSTS500011");
+    assert.match(msg.error.message, /environment https:\/\/127\.0\.0\.2:9 was not found in the managed identity's tenant/);
+  });
+
   it("a client ID that is not a GUID is a connection error naming the field", async () => {
     await loadWhoAmI("my-identity");
     const { kind, msg } = await run("w", {});

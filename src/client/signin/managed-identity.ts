@@ -110,6 +110,12 @@ function managedIdentityError(err: unknown, signIn: SignInContext, seen: WireFac
     });
   }
   const answered = endpointMessage(seen.errorBody) || e.errorMessage || "";
+  if (/AADSTS500011/.test(answered)) {
+    return new DataverseError({
+      message: `Sign-in failed: the environment ${signIn.url} was not found in the managed identity's tenant. Check the environment URL (for example https://yourorg.crm.dynamics.com) and that the environment belongs to that tenant (AADSTS500011)`,
+      code: "AADSTS500011",
+    });
+  }
   if (/proper managed identity|identity not found|no managed identity|not assigned/i.test(answered)) {
     const message = signIn.clientId
       ? `Managed identity with client ID ${signIn.clientId} is not assigned to this host: add the user-assigned identity to the App Service, Container App or VM Node-RED runs in (Identity > User assigned), or clear the client ID to use the system-assigned identity`
