@@ -23,6 +23,7 @@
     var LOOPBACK_URL = /^http:\/\/(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?(\/[^\s]*)?$/i;
     var AUTHORITY_HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$/;
     var CLOUDS = ["public", "gcc", "gcchigh", "dod", "china", "custom", "adfs"];
+    var AUTH_TYPES = ["secret", "certificate", "managedIdentity", "workloadIdentity"];
     var ADFS_URL = /^(https:\/\/)?[a-z0-9.-]+(:\d+)?\/adfs\/?$/i;
     /** Reliability settings of the connection: [min, max] of the whole number, empty means the default. */
     var NUMBERS = {
@@ -175,7 +176,7 @@
             return isEnv(v) || HTTPS_URL.test(v) || AUTHORITY_HOST.test(v) ? true : _("errors.authority");
         },
         authType: function (v) {
-            return v === "secret" || isEnv(v) ? true : _("errors.authType");
+            return AUTH_TYPES.indexOf(v) !== -1 || isEnv(v) ? true : _("errors.authType");
         },
         clientId: function (v) {
             v = trimmed(v);

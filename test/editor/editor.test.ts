@@ -182,6 +182,8 @@ describe("shared validators", () => {
     ok("authority", "adfs.contoso.com/adfs/", { cloud: "adfs" });
     bad("authority", "", { cloud: "adfs" });
     bad("authority", "https://adfs.contoso.com/", { cloud: "adfs" });
+    ok("authType", "managedIdentity");
+    bad("authType", "password");
     ok("tenant", "", { authType: "managedIdentity" });
     ok("clientId", "", { authType: "managedIdentity" });
     bad("clientId", "my-identity", { authType: "managedIdentity" });
