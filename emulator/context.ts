@@ -1,6 +1,6 @@
 // What a Dataverse route handler gets: the parsed request and the emulator state.
 import type { EmulatorCore } from "./core";
-import type { DataverseError } from "./errors";
+import { unknownSegment, type DataverseError } from "./errors";
 import type { Usage } from "./limits";
 import { parsePrefer, parseQuery, type Preferences } from "./odata";
 import { newTally, type WriteTally } from "./requestlog";
@@ -23,13 +23,20 @@ export interface DvContext {
   entityUrl?: string;
 }
 
-const API_PATH = /^\/api\/data\/(v9\.[012])(?:\/(.*))?$/i;
+/** Any version segment routes to the Web API; which versions exist is decided in apiContext. */
+const API_PATH = /^\/api\/data\/(v\d+\.\d+(?:\.\d+)*)(?:\/(.*))?$/i;
+/** The versions Dataverse answers on (v8.0 to v9.2, also with a build number such as v9.2.24051.1). */
+const SERVED_VERSION = /^v(8\.[012]|9\.[012])(\.\d+)*$/i;
 
 export const isApiPath = (path: string): boolean => API_PATH.test(path);
 
-/** The context of a Web API request (top-level or inside a `$batch`); throws 400 for a malformed query. */
+/**
+ * The context of a Web API request (top-level or inside a `$batch`); throws 404 for a version the
+ * service does not have, 400 for a malformed query.
+ */
 export function apiContext(core: EmulatorCore, req: EmuRequest): DvContext {
   const match = req.path.match(API_PATH)!;
+  if (!SERVED_VERSION.test(match[1])) throw unknownSegment(match[1]);
   return {
     core,
     req,

@@ -150,8 +150,8 @@ function route(control: EmulatorControl, method: string, path: string, query: st
       return ok;
     case "GET requests": {
       const server = params.get("server") ?? undefined;
-      if (server !== undefined && server !== "dataverse" && server !== "login") {
-        throw new ControlError("server must be 'dataverse' or 'login'");
+      if (server !== undefined && server !== "dataverse" && server !== "login" && server !== "identity") {
+        throw new ControlError("server must be 'dataverse', 'login' or 'identity'");
       }
       const since = params.get("since");
       return control.requests({ server: server as ServerName | undefined, since: since === null ? undefined : Number(since) });

@@ -1,5 +1,5 @@
 // The Dataverse server: which web server answers, authentication, service protection, simulated
-// latency, routing of /api/data/v9.x/ (also for each request of a $batch), and the headers every
+// latency, routing of /api/data/v8.0/ to v9.2/ (also for each request of a $batch), and the headers every
 // response carries.
 import type { EmulatorCore } from "./core";
 import { apiContext, errorResponse, isApiPath, JSON_CONTENT_TYPE, json, type DvContext } from "./context";

@@ -59,8 +59,8 @@ function validateRule(rule: unknown): FaultRule {
   };
   for (const k of ["id", "method", "path", "code", "message"]) optional(k, "string");
   for (const k of ["status", "latencyMs", "times", "skip", "probability"]) optional(k, "number");
-  if (r.server !== undefined && r.server !== "dataverse" && r.server !== "login") {
-    throw new Error('fault rule field \'server\' must be "dataverse" or "login"');
+  if (r.server !== undefined && r.server !== "dataverse" && r.server !== "login" && r.server !== "identity") {
+    throw new Error('fault rule field \'server\' must be "dataverse", "login" or "identity"');
   }
   if (r.action !== undefined && !ACTIONS.includes(r.action as FaultAction)) {
     throw new Error(`fault rule field 'action' must be one of ${ACTIONS.join(", ")}`);

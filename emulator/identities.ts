@@ -109,3 +109,59 @@ export function isKnownTenant(tenant: string): boolean {
   const t = tenant.toLowerCase();
   return t === TENANT_ID || t === TENANT_DOMAIN;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Managed identities of the emulated Azure resource Node-RED runs in, reached the App Service way.
+
+/** The IDENTITY_HEADER value App Service gives the process (the endpoint's shared secret). */
+export const MANAGED_IDENTITY_HEADER = "emu-identity-header-7c1f2a9e4b6d4e0f";
+
+/** The resource's system-assigned identity: has an application user. */
+export const SYSTEM_ASSIGNED_CLIENT_ID = "a1b2c3d4-1111-4a5b-8c6d-7e8f9a0b1c01";
+/** A user-assigned identity assigned to the resource, with an application user. */
+export const USER_ASSIGNED_CLIENT_ID = "a1b2c3d4-2222-4a5b-8c6d-7e8f9a0b1c02";
+/** A user-assigned identity assigned to the resource, without an application user: Dataverse answers 403. */
+export const USER_ASSIGNED_NO_APP_USER_CLIENT_ID = "a1b2c3d4-3333-4a5b-8c6d-7e8f9a0b1c03";
+
+export const MANAGED_IDENTITIES: readonly AppRegistration[] = [
+  { clientId: SYSTEM_ASSIGNED_CLIENT_ID, displayName: "node-red-app (system-assigned)", objectId: "b2c3d4e5-1111-4b6c-9d7e-8f9a0b1c2d01" },
+  { clientId: USER_ASSIGNED_CLIENT_ID, displayName: "node-red-identity", objectId: "b2c3d4e5-2222-4b6c-9d7e-8f9a0b1c2d02" },
+  { clientId: USER_ASSIGNED_NO_APP_USER_CLIENT_ID, displayName: "identity-without-app-user", objectId: "b2c3d4e5-3333-4b6c-9d7e-8f9a0b1c2d03" },
+].map((identity) => ({
+  ...identity,
+  clientSecret: "",
+  secretExpired: false,
+  hasApplicationUser: identity.clientId !== USER_ASSIGNED_NO_APP_USER_CLIENT_ID,
+}));
+
+/** The identity a managed-identity token request names: system-assigned without client_id. */
+export function findManagedIdentity(clientId: string | undefined): AppRegistration | undefined {
+  const id = (clientId ?? SYSTEM_ASSIGNED_CLIENT_ID).toLowerCase();
+  return MANAGED_IDENTITIES.find((i) => i.clientId === id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// On-premises AD FS: server applications of the AD FS application group (AD FS makes GUID client ids
+// and long random secrets).
+
+/** A server application allowed to call the organization (Grant-AdfsApplicationPermission), with a CRM application user. */
+export const ADFS_CLIENT_ID = "c3d4e5f6-1111-4c7d-8e9f-0a1b2c3d4e01";
+export const ADFS_CLIENT_SECRET = "Adfs_3mulat0r-S3cret_Generated-By-ADFS_0nly4Tests";
+/** A server application without permission on the organization: AD FS answers MSIS9605. */
+export const ADFS_NO_PERMISSION_CLIENT_ID = "c3d4e5f6-2222-4c7d-8e9f-0a1b2c3d4e02";
+export const ADFS_NO_PERMISSION_CLIENT_SECRET = "Adfs_N0-Perm1ssion_S3cret-For_Tests-0nly_xxxxxxxx";
+
+export interface AdfsClient extends AppRegistration {
+  /** Granted access to the organization's resource (Grant-AdfsApplicationPermission). */
+  permitted: boolean;
+}
+
+export const ADFS_CLIENTS: readonly AdfsClient[] = [
+  { clientId: ADFS_CLIENT_ID, clientSecret: ADFS_CLIENT_SECRET, displayName: "Node-RED (AD FS server application)", permitted: true },
+  { clientId: ADFS_NO_PERMISSION_CLIENT_ID, clientSecret: ADFS_NO_PERMISSION_CLIENT_SECRET, displayName: "No permission (AD FS)", permitted: false },
+].map((c, i) => ({ ...c, objectId: `d4e5f6a7-${i}${i}${i}${i}-4d8e-9f0a-1b2c3d4e5f0${i + 1}`, secretExpired: false, hasApplicationUser: true }));
+
+export function findAdfsClient(clientId: string): AdfsClient | undefined {
+  const id = clientId.toLowerCase();
+  return ADFS_CLIENTS.find((c) => c.clientId === id);
+}

@@ -1,5 +1,5 @@
-// Local emulator of the Microsoft Entra ID token endpoint and the Dataverse Web API v9.2, for the
-// integration tests, the benchmark, and `npm start` without a tenant.
+// Local emulator of the Microsoft Entra ID token endpoint, a managed identity endpoint, AD FS and the
+// Dataverse Web API (v8.0 to v9.2), for the integration tests, the benchmark, and `npm start` without a tenant.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -10,18 +10,27 @@ import { dataverseSite } from "./dataverse";
 import type { TestCredentials } from "./credentials";
 import {
   CERTIFICATE_CLIENT_ID,
+  ADFS_CLIENT_ID,
+  ADFS_CLIENT_SECRET,
+  ADFS_NO_PERMISSION_CLIENT_ID,
+  ADFS_NO_PERMISSION_CLIENT_SECRET,
   CLIENT_ID,
   CLIENT_SECRET,
   EXPIRED_SECRET_CLIENT_ID,
   EXPIRED_SECRET_CLIENT_SECRET,
+  MANAGED_IDENTITY_HEADER,
   NO_APP_USER_CLIENT_ID,
   NO_APP_USER_CLIENT_SECRET,
   SUBJECT_NAME_CLIENT_ID,
+  SYSTEM_ASSIGNED_CLIENT_ID,
   TENANT_ID,
   WORKLOAD_CLIENT_ID,
+  USER_ASSIGNED_CLIENT_ID,
+  USER_ASSIGNED_NO_APP_USER_CLIENT_ID,
 } from "./identities";
 import { loginSite } from "./login";
-import { createHttpsServer, listen, pipeline } from "./server";
+import { MANAGED_IDENTITY_PATH, managedIdentitySite } from "./managedidentity";
+import { createHttpServer, createHttpsServer, listen, pipeline } from "./server";
 import { CA_COMMON_NAME, issueServerCertificate, loadOrCreateCa } from "./tls";
 
 export type { EmulatorControl } from "./control";
@@ -39,6 +48,8 @@ export interface EmulatorOptions {
   dataversePort?: number;
   /** Default 0 = ephemeral. */
   loginPort?: number;
+  /** The managed identity endpoint's port (plain http, always on 127.0.0.1); default 0 = ephemeral. */
+  identityPort?: number;
   /** Folder holding ca.pem + ca-key.pem; created there if missing. Default: a fresh temp folder. */
   caDir?: string;
   /** No console output (the library itself never logs; kept for callers that pass it along). */
@@ -61,6 +72,17 @@ export interface RunningEmulator {
   assertionApps: { certificate: string; subjectName: string; workloadIdentity: string };
   /** Their test-only certificates, keys and federated tokens (made on first use). */
   credentials: TestCredentials;
+  /** The managed identity endpoint, as App Service hands it to a process in IDENTITY_ENDPOINT / IDENTITY_HEADER. */
+  managedIdentity: {
+    endpoint: string;
+    header: string;
+    systemAssignedClientId: string;
+    userAssignedClientId: string;
+    /** A user-assigned identity without an application user: Dataverse answers 403. */
+    noApplicationUserClientId: string;
+  };
+  /** On-premises AD FS on the login server (cloud adfs): its URL and an application group's server applications. */
+  adfs: AppCredentials & { authority: string; noPermission: AppCredentials };
   /** PEM file holding only the emulator CA certificate. */
   caPath: string;
   caPem: string;
@@ -89,18 +111,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const tls = { key: cert.keyPem, cert: cert.certPem };
   const dataverse = createHttpsServer(tls, pipeline(dataverseSite(core, controlHttpHandler(control)), deps));
   const login = createHttpsServer(tls, pipeline(loginSite(core), deps));
+  const identity = createHttpServer(pipeline(managedIdentitySite(core), deps));
 
   let closing: Promise<void> | undefined;
+  let identityPort: number;
   const close = () =>
     (closing ??= (async () => {
       core.timers.close();
-      await Promise.all([dataverse.close(), login.close()]);
+      await Promise.all([dataverse.close(), login.close(), identity.close()]);
       if (ownCaDir) rmSync(caDir, { recursive: true, force: true });
     })());
 
   try {
     const dataversePort = await listen(dataverse.server, options.dataversePort ?? 0, host);
     const loginPort = await listen(login.server, options.loginPort ?? 0, host);
+    // Plain http like the real endpoint, so never beyond the loopback address.
+    identityPort = await listen(identity.server, options.identityPort ?? 0, "127.0.0.1");
     core.dataverseUrl = `https://${urlHost(host)}:${dataversePort}`;
     core.authorityHost = `${urlHost(host)}:${loginPort}`;
   } catch (e) {
@@ -120,6 +146,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
     assertionApps: { certificate: CERTIFICATE_CLIENT_ID, subjectName: SUBJECT_NAME_CLIENT_ID, workloadIdentity: WORKLOAD_CLIENT_ID },
     credentials: core.assertions.credentials,
+    managedIdentity: {
+      endpoint: `http://127.0.0.1:${identityPort}${MANAGED_IDENTITY_PATH}`,
+      header: MANAGED_IDENTITY_HEADER,
+      systemAssignedClientId: SYSTEM_ASSIGNED_CLIENT_ID,
+      userAssignedClientId: USER_ASSIGNED_CLIENT_ID,
+      noApplicationUserClientId: USER_ASSIGNED_NO_APP_USER_CLIENT_ID,
+    },
+    adfs: {
+      authority: `https://${core.authorityHost}/adfs`,
+      clientId: ADFS_CLIENT_ID,
+      clientSecret: ADFS_CLIENT_SECRET,
+      noPermission: { clientId: ADFS_NO_PERMISSION_CLIENT_ID, clientSecret: ADFS_NO_PERMISSION_CLIENT_SECRET },
+    },
     caPath: ca.certPath,
     caPem: ca.certPem,
     control,

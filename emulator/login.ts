@@ -1,6 +1,7 @@
 // The Entra ID (login) server: OIDC discovery documents and the client-credentials token
-// endpoints (v2.0 and v1), validating requests in the order the real service does.
+// endpoints (v2.0 and v1), validating requests in the order the real service does; AD FS under /adfs/.
 import { checkClientAssertion } from "./assertions";
+import { handleAdfs, isAdfsDiscovery, isAdfsPath, isAdfsTokenRequest } from "./adfs";
 import type { EmulatorCore } from "./core";
 import { htmlFaultResponse, type FaultRuleState } from "./faults";
 import { findApp, isKnownTenant, TENANT_ID } from "./identities";
@@ -277,6 +278,7 @@ function token(core: EmulatorCore, req: EmuRequest, tenant: string, v2: boolean)
 }
 
 async function handle(core: EmulatorCore, req: EmuRequest): Promise<EmuResponse> {
+  if (isAdfsPath(req.path)) return handleAdfs(core, req);
   let m: RegExpMatchArray | null;
   if ((m = req.path.match(TOKEN_V2)) || (m = req.path.match(TOKEN_V1))) {
     if (req.method === "POST") await core.timers.sleep(core.config.tokenLatencyMs);
@@ -322,6 +324,11 @@ export function loginSite(core: EmulatorCore): Site {
   return {
     server: "login",
     count: (req) => {
+      if (isAdfsPath(req.path)) {
+        if (isAdfsTokenRequest(req)) core.stats.tokenRequests++;
+        if (isAdfsDiscovery(req)) core.stats.openidConfigRequests++;
+        return;
+      }
       if (req.method === "POST" && (TOKEN_V2.test(req.path) || TOKEN_V1.test(req.path))) core.stats.tokenRequests++;
       if (req.method === "GET" && (OPENID_V2.test(req.path) || OPENID_V1.test(req.path))) core.stats.openidConfigRequests++;
     },

@@ -1,7 +1,7 @@
 // What the emulator saw: a bounded log of requests (both servers) and running counters.
 import type { WebServerStats } from "./webservers";
 
-export type ServerName = "dataverse" | "login";
+export type ServerName = "dataverse" | "login" | "identity";
 
 export interface RequestLogEntry {
   /** Increases across both servers and never restarts, so `since` filters stay valid after clears. */

@@ -69,7 +69,7 @@ export function addressedRecord(value: unknown, what: string): { table: TableDef
   const relative = value
     .trim()
     .replace(/^https?:\/\/[^/]+/i, "")
-    .replace(/^\/?api\/data\/v9\.\d\//i, "")
+    .replace(/^\/?api\/data\/v\d+\.\d+(?:\.\d+)*\//i, "")
     .replace(/^\//, "");
   const segment = parseSegment(relative);
   const table = tableBySet(segment.name);

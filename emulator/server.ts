@@ -1,6 +1,6 @@
 // The HTTPS plumbing both servers share: reading requests, the request log, fault injection,
 // writing responses, and closing without waiting for hung or keep-alive connections.
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer as createPlainServer, type IncomingMessage, type Server as PlainServer, type ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { Socket } from "node:net";
 import { faultAction, type FaultInjector, type FaultRuleState } from "./faults";
@@ -168,14 +168,22 @@ export function pipeline(site: Site, deps: PipelineDeps): (req: IncomingMessage,
 }
 
 export interface ServerHandle {
-  server: Server;
+  server: Server | PlainServer;
   close(): Promise<void>;
 }
 
 /** An HTTPS server that remembers its connections so close() can cut them. */
 export function createHttpsServer(tls: { key: string; cert: string }, listener: (req: IncomingMessage, res: ServerResponse) => void): ServerHandle {
   // Dataverse takes GET URLs up to about 32 KB (long FetchXML queries); Node's default stops at 16 KB.
-  const server = createServer({ key: tls.key, cert: tls.cert, maxHeaderSize: 64 * 1024 }, listener);
+  return tracked(createServer({ key: tls.key, cert: tls.cert, maxHeaderSize: 64 * 1024 }, listener));
+}
+
+/** A plain HTTP server, as the local managed identity endpoint of App Service is (http://localhost:…). */
+export function createHttpServer(listener: (req: IncomingMessage, res: ServerResponse) => void): ServerHandle {
+  return tracked(createPlainServer(listener));
+}
+
+function tracked(server: Server | PlainServer): ServerHandle {
   // Longer than typical client idle timeouts, so the client, not the server, ends idle keep-alive sockets.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -197,7 +205,7 @@ export function createHttpsServer(tls: { key: string; cert: string }, listener: 
   };
 }
 
-export function listen(server: Server, port: number, host: string): Promise<number> {
+export function listen(server: Server | PlainServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once("error", onError);

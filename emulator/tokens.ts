@@ -17,13 +17,17 @@ export class TokenService {
   private readonly key = randomBytes(32);
   private tokens = new Map<string, IssuedToken>();
 
-  /** Issues a token for `app` to call `audience` (the environment URL). */
-  issue(app: AppRegistration, audience: string, lifetimeSeconds: number): { token: string; issuedAt: number; expiresOn: number } {
+  /** Issues a token for `app` to call `audience` (the environment URL); `issuer` is Entra ID's unless AD FS issues it. */
+  issue(
+    app: AppRegistration,
+    audience: string,
+    lifetimeSeconds: number,
+    issuer = `https://sts.windows.net/${TENANT_ID}/`,
+  ): { token: string; issuedAt: number; expiresOn: number } {
     const nowMs = Date.now();
     const now = Math.floor(nowMs / 1000);
     const exp = now + Math.floor(lifetimeSeconds);
     const header = { typ: "JWT", alg: "HS256", kid: "dataverse-emulator" };
-    const issuer = `https://sts.windows.net/${TENANT_ID}/`;
     const payload = {
       aud: audience,
       iss: issuer,

@@ -22,7 +22,9 @@
     var HTTPS_URL = /^https:\/\/[^\s/?#@]+(\/[^\s]*)?$/i;
     var LOOPBACK_URL = /^http:\/\/(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?(\/[^\s]*)?$/i;
     var AUTHORITY_HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$/;
-    var CLOUDS = ["public", "gcc", "gcchigh", "dod", "china", "custom"];
+    var CLOUDS = ["public", "gcc", "gcchigh", "dod", "china", "custom", "adfs"];
+    var AUTH_TYPES = ["secret", "certificate", "managedIdentity", "workloadIdentity"];
+    var ADFS_URL = /^(https:\/\/)?[a-z0-9.-]+(:\d+)?\/adfs\/?$/i;
     /** Reliability settings of the connection: [min, max] of the whole number, empty means the default. */
     var NUMBERS = {
         concurrency: [1, 52],
@@ -83,6 +85,13 @@
         var v = $(id).val();
         return typeof v === "string" && v !== "" ? v : (node && node[property]) || fallback;
     }
+    function authTypeOf(node) {
+        return fieldValue(node, "#node-config-input-authType", "authType", "secret");
+    }
+    /** Entra ID app sign-in names a tenant; AD FS and managed identity do not. */
+    function needsTenant(node) {
+        return fieldValue(node, "#node-config-input-cloud", "cloud", "public") !== "adfs" && authTypeOf(node) !== "managedIdentity";
+    }
     function typeOf(node, field, fallback) {
         return fieldValue(node, "#node-input-" + field, field, fallback);
     }
@@ -141,6 +150,9 @@
             if (isEnv(v)) {
                 return true;
             }
+            if (v === "" && !needsTenant(this)) {
+                return true;
+            } // AD FS and managed identity have no tenant
             if (/^(common|organizations|consumers)$/i.test(v)) {
                 return _("errors.tenantShared");
             }
@@ -152,21 +164,28 @@
         authority: function (v) {
             v = trimmed(v);
             var cloud = fieldValue(this, "#node-config-input-cloud", "cloud", "public");
-            if (cloud !== "custom" && !isEnv(cloud)) {
+            if (cloud !== "custom" && cloud !== "adfs" && !isEnv(cloud)) {
                 return true;
-            } // only the custom cloud uses it
+            } // only the custom cloud and AD FS use it
             if (v === "") {
-                return cloud === "custom" ? _("errors.authorityRequired") : true;
+                return cloud === "custom" || cloud === "adfs" ? _("errors.authorityRequired") : true;
+            }
+            if (cloud === "adfs") {
+                return isEnv(v) || ADFS_URL.test(v) ? true : _("errors.authority");
             }
             return isEnv(v) || HTTPS_URL.test(v) || AUTHORITY_HOST.test(v) ? true : _("errors.authority");
         },
         authType: function (v) {
-            return v === "secret" || isEnv(v) ? true : _("errors.authType");
+            return AUTH_TYPES.indexOf(v) !== -1 || isEnv(v) ? true : _("errors.authType");
         },
         clientId: function (v) {
             v = trimmed(v);
+            if (v === "" && authTypeOf(this) === "managedIdentity") {
+                return true;
+            } // empty: the system-assigned identity
             return isEnv(v) || GUID.test(v) ? true : _("errors.clientId");
         },
+
         concurrency: number("concurrency"),
         queueLimit: number("queueLimit"),
         maxThrottleWait: number("maxThrottleWait"),

@@ -5,7 +5,7 @@
  */
 import { connectionError, DataverseError, ErrorCodes } from "./errors";
 import { MetadataCache, type ColumnInfo, type TableInfo } from "./metadata";
-import { API_PATH } from "./odata";
+import { apiPath, checkApiVersion } from "./odata";
 import { runBatch, type BatchOutcome } from "./operations/batch";
 import { create, type CreateOptions } from "./operations/create";
 import type { CallOptions, OperationContext } from "./operations/context";
@@ -74,6 +74,7 @@ export interface ClientHooks {
 export function checkConnectionSettings(settings: Partial<ConnectionSettings>): void {
   checkEnvironmentUrl(settings.url);
   signInMethod(settings).check(settings);
+  checkApiVersion(settings.apiVersion);
   checkRange("concurrency", settings.concurrency, 1, 52, "Concurrent requests");
   checkRange("queueLimit", settings.queueLimit, 1, 10_000_000, "Queue limit");
   checkRange("maxRetries", settings.maxRetries, 0, 20, "Retries");
@@ -125,7 +126,7 @@ export class DataverseClient {
   constructor(settings: ConnectionSettings, hooks: ClientHooks = {}) {
     checkConnectionSettings(settings);
     this.environmentUrl = checkEnvironmentUrl(settings.url);
-    const apiBase = this.environmentUrl + API_PATH;
+    const apiBase = this.environmentUrl + apiPath(checkApiVersion(settings.apiVersion));
     const timeoutMs = settings.timeoutMs ?? 60_000;
     this.closeGraceMs = settings.closeGraceMs ?? 5_000;
     this.transport = createTransport(settings.tls, timeoutMs);

@@ -1,10 +1,10 @@
 /** Where an app signs in, per Microsoft cloud. */
 import { connectionError } from "./errors";
 
-export const CLOUDS = ["public", "gcc", "gcchigh", "dod", "china", "custom"] as const;
+export const CLOUDS = ["public", "gcc", "gcchigh", "dod", "china", "custom", "adfs"] as const;
 export type Cloud = (typeof CLOUDS)[number];
 
-const AUTHORITY_HOSTS: Record<Exclude<Cloud, "custom">, string> = {
+const AUTHORITY_HOSTS: Record<Exclude<Cloud, "custom" | "adfs">, string> = {
   public: "login.microsoftonline.com",
   gcc: "login.microsoftonline.com",
   gcchigh: "login.microsoftonline.us",
@@ -38,11 +38,17 @@ export function checkTenant(value: unknown): string {
   return tenant;
 }
 
-export function resolveAuthority(cloudSetting: unknown, tenant: string, customAuthority: unknown): Authority {
+export function cloudOf(cloudSetting: unknown): Cloud {
   const cloud = (typeof cloudSetting === "string" && cloudSetting.trim() ? cloudSetting.trim() : "public") as Cloud;
   if (!CLOUDS.includes(cloud)) {
     throw connectionError("cloud", `Unknown cloud '${cloud}': use one of ${CLOUDS.join(", ")}`);
   }
+  return cloud;
+}
+
+export function resolveAuthority(cloudSetting: unknown, tenant: string, customAuthority: unknown): Authority {
+  const cloud = cloudOf(cloudSetting);
+  if (cloud === "adfs") return adfsAuthority(customAuthority);
   if (cloud !== "custom") {
     const host = AUTHORITY_HOSTS[cloud];
     return { authority: `https://${host}/${tenant}`, host, knownAuthorities: [host] };
@@ -58,4 +64,25 @@ export function resolveAuthority(cloudSetting: unknown, tenant: string, customAu
   if (url.protocol !== "https:") throw connectionError("authority", `The authority must use https (sign-in never goes over plain http), got '${raw}'`);
   const prefix = url.pathname.replace(/\/+$/, "");
   return { authority: `https://${url.host}${prefix}/${tenant}`, host: url.host, knownAuthorities: [url.host] };
+}
+
+/**
+ * On-premises AD FS (cloud adfs): the authority is the AD FS service URL, https://adfs.contoso.com/adfs,
+ * with no tenant. msal-node knows AD FS by the path /adfs and reads <authority>/.well-known/openid-configuration.
+ */
+export function adfsAuthority(value: unknown): Authority {
+  const raw = typeof value === "string" ? value.trim() : "";
+  const example = "like https://adfs.contoso.com/adfs";
+  if (!raw) throw connectionError("authority", `The cloud is AD FS but no AD FS URL is set: enter your AD FS service URL, ${example}`);
+  let url: URL;
+  try {
+    url = new URL(/^[a-z]+:\/\//i.test(raw) ? raw : `https://${raw}`);
+  } catch {
+    throw connectionError("authority", `The AD FS URL '${raw}' is not a URL ${example}`);
+  }
+  if (url.protocol !== "https:") throw connectionError("authority", `The AD FS URL must use https, ${example}; got '${raw}'`);
+  if (url.pathname.replace(/\/+$/, "").toLowerCase() !== "/adfs" || url.search || url.hash) {
+    throw connectionError("authority", `The AD FS URL must be the AD FS host followed by /adfs, ${example}; got '${raw}'`);
+  }
+  return { authority: `https://${url.host}/adfs`, host: url.host, knownAuthorities: [url.host] };
 }

@@ -254,6 +254,18 @@ const AADSTS_ADVICE: Record<string, (ctx: SignInContext) => string> = {
   "1002012": (c) => `Sign-in failed: the scope ${c.url}/.default was not accepted. Check the environment URL`,
 };
 
+/** AD FS token endpoint errors (its MSIS codes), for cloud adfs. */
+const MSIS_ADVICE: Record<string, (ctx: SignInContext) => string> = {
+  "9607": (c) =>
+    `Sign-in failed: AD FS has no client with ID ${c.clientId}. Use the client identifier of the server application in the AD FS application group`,
+  "9622": (c) =>
+    `Sign-in failed: AD FS did not accept the client secret of ${c.clientId}. Reset the secret in the server application's properties (AD FS Management > Application Groups) and paste the new one`,
+  "9602": (c) =>
+    `Sign-in failed: AD FS has no resource named ${c.url}. Add the organization URL as an identifier of the Web API in the AD FS application group`,
+  "9605": (c) =>
+    `Sign-in failed: AD FS does not let client ${c.clientId} call ${c.url}. Grant it: Grant-AdfsApplicationPermission -ClientRoleIdentifier ${c.clientId} -ServerRoleIdentifier ${c.url}/`,
+};
+
 /**
  * Maps an error from msal-node. Its ServerError carries the token endpoint's AADSTS description; for
  * errors it reduces to a generic code, the last error answer seen on the wire says what happened.
@@ -273,6 +285,19 @@ export function fromSignInError(err: unknown, ctx: SignInContext, lastErrorRespo
   if (aadsts) {
     const advice = AADSTS_ADVICE[aadsts]?.(ctx) ?? `Sign-in failed: ${firstLine(text.slice(text.indexOf("AADSTS")))}`;
     return new DataverseError({ message: `${advice} (AADSTS${aadsts})`, status, code: `AADSTS${aadsts}`, retryable, ...ids });
+  }
+  const msis = /MSIS(\d+)/.exec(text)?.[1];
+  if (msis) {
+    const advice = MSIS_ADVICE[msis]?.(ctx) ?? `Sign-in at AD FS failed: ${firstLine(text.slice(text.indexOf("MSIS")))}`;
+    return new DataverseError({ message: `${advice} (MSIS${msis})`, status, code: `MSIS${msis}`, retryable });
+  }
+  if (e.errorCode === "endpoints_resolution_error" && lastErrorResponse) {
+    return new DataverseError({
+      message: `Sign-in failed: ${ctx.authorityHost} answered HTTP ${lastErrorResponse.status} when asked for its OpenID configuration, so it is not the sign-in service the connection expects. Check the cloud and the authority URL${ctx.tenant === "adfs" ? " (for AD FS: https://<your AD FS host>/adfs)" : ""}`,
+      status,
+      code: e.errorCode,
+      retryable,
+    });
   }
   const what = e.errorCode ? `${e.errorCode}: ${firstLine(e.errorMessage || e.message || "")}` : firstLine(e.message || String(err));
   return new DataverseError({

@@ -1,7 +1,28 @@
 /** Building Web API requests: paths, key literals, query strings and headers. (Answers are read in response.ts.) */
+import { connectionError } from "./errors";
 import { isGuid, type AlternateKey, type KeyValue, type RowRef } from "./validate";
 
-export const API_PATH = "/api/data/v9.2/";
+/** Web API versions a connection may name: Dataverse answers on all; on-premises servers only up to their own. */
+export const API_VERSIONS = ["8.0", "8.1", "8.2", "9.0", "9.1", "9.2"] as const;
+export const DEFAULT_API_VERSION = "9.2";
+
+/** The version to use (default 9.2; a leading "v" is forgiven); throws a connection error for any other. */
+export function checkApiVersion(value: unknown): string {
+  const text = typeof value === "string" ? value.trim().replace(/^v/i, "") : "";
+  if (text === "") return DEFAULT_API_VERSION;
+  if (!(API_VERSIONS as readonly string[]).includes(text)) {
+    throw connectionError(
+      "apiVersion",
+      `Web API version '${String(value).trim()}' is not supported: use one of ${API_VERSIONS.join(", ")} (Dataverse online: 9.2; on-premises: your server's version, for example 9.0 or 9.1)`,
+    );
+  }
+  return text;
+}
+
+/** The Web API path of a version: /api/data/v9.2/ */
+export function apiPath(apiVersion: string): string {
+  return `/api/data/v${apiVersion}/`;
+}
 
 /** Headers every Web API request carries. */
 export const ODATA_HEADERS: Readonly<Record<string, string>> = {

@@ -4,7 +4,7 @@
  * Our own cache decides when to ask; the credential always goes to the network then.
  */
 import type { INetworkModule } from "@azure/msal-node";
-import { fromNetworkError, fromSignInError } from "./errors";
+import { DataverseError, fromNetworkError, fromSignInError } from "./errors";
 import type { Credential } from "./signin";
 import type { NetworkObserver } from "./transport";
 
@@ -73,6 +73,8 @@ export class TokenProvider {
     try {
       result = await this.credential.acquire();
     } catch (err) {
+      // A credential that already told what went wrong (in its own words) is believed.
+      if (err instanceof DataverseError) throw err;
       const { signIn } = this.credential;
       if (this.lastTransportError) throw fromNetworkError(this.lastTransportError, signIn.authorityHost);
       throw fromSignInError(err, signIn, this.lastErrorResponse);

@@ -175,6 +175,18 @@ describe("shared validators", () => {
     ok("authority", "login.example.com:8443", { cloud: "custom" });
     ok("clientId", "${DATAVERSE_CLIENT_ID}");
     bad("clientId", "my-app");
+    // AD FS: the AD FS URL instead of a tenant; managed identity: no tenant, client ID empty for system-assigned.
+    ok("cloud", "adfs");
+    ok("tenant", "", { cloud: "adfs" });
+    ok("authority", "https://adfs.contoso.com/adfs", { cloud: "adfs" });
+    ok("authority", "adfs.contoso.com/adfs/", { cloud: "adfs" });
+    bad("authority", "", { cloud: "adfs" });
+    bad("authority", "https://adfs.contoso.com/", { cloud: "adfs" });
+    ok("authType", "managedIdentity");
+    bad("authType", "password");
+    ok("tenant", "", { authType: "managedIdentity" });
+    ok("clientId", "", { authType: "managedIdentity" });
+    bad("clientId", "my-identity", { authType: "managedIdentity" });
   });
 
   it("bulk writes: auto or off (empty, from before the setting, is auto) or ${ENV}; bulk size 1 to 1000", () => {

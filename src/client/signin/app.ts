@@ -1,6 +1,6 @@
 /** What the app-registration sign-in types (secret, certificate, workload identity) share. */
 import { LogLevel, type INetworkModule, type NodeSystemOptions } from "@azure/msal-node";
-import { checkTenant, resolveAuthority, type Authority } from "../clouds";
+import { checkTenant, cloudOf, resolveAuthority, type Authority } from "../clouds";
 import { connectionError, type SignInContext } from "../errors";
 import { isGuid } from "../validate";
 import type { SignInSettings } from "./types";
@@ -15,7 +15,8 @@ export function checkClientId(value: unknown): string {
 
 /** The authority an app signs in at, and the context its errors are told in. */
 export function appAuthority(settings: SignInSettings, environmentUrl = settings.url ?? ""): { authority: Authority; signIn: SignInContext } {
-  const tenant = checkTenant(settings.tenant);
+  // AD FS has no tenants: its URL is the whole authority.
+  const tenant = cloudOf(settings.cloud) === "adfs" ? "adfs" : checkTenant(settings.tenant);
   const authority = resolveAuthority(settings.cloud, tenant, settings.authority);
   const clientId = (settings.clientId ?? "").trim();
   return { authority, signIn: { clientId, tenant, url: environmentUrl, authorityHost: authority.host } };

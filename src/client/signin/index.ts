@@ -1,11 +1,12 @@
 /** The sign-in types a connection's authType can name. */
 import { connectionError } from "../errors";
 import { certificate } from "./certificate";
+import { managedIdentity } from "./managed-identity";
 import { secret } from "./secret";
 import { workloadIdentity } from "./workload-identity";
 import type { SignInMethod, SignInSettings } from "./types";
 
-const METHODS: Record<string, SignInMethod> = { secret, certificate, workloadIdentity };
+const METHODS: Record<string, SignInMethod> = { secret, certificate, managedIdentity, workloadIdentity };
 
 export const AUTH_TYPES = Object.keys(METHODS);
 
