@@ -43,6 +43,13 @@ export function proxyRoute(settings: ProxySettings, env: NodeJS.ProcessEnv = pro
   const value = configured || fromEnv?.value;
   if (!value) return undefined;
   const url = parseProxyUrl(value, fromEnv?.name);
+  if (configured && (url.username || url.password)) {
+    throw connectionError(
+      "proxy",
+      `The proxy URL must not hold a user name or password: it is saved and exported with the flow. Put them in the connection's proxy user and proxy password, and set the proxy to ${url.protocol}//${url.host}`,
+    );
+  }
+  // Credentials in HTTPS_PROXY are the environment's; the connection's own credentials win over them.
   const username = settings.proxyUsername || decodeURIComponent(url.username);
   const password = settings.proxyPassword || decodeURIComponent(url.password);
   url.username = "";

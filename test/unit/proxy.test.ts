@@ -54,15 +54,15 @@ describe("the proxy of a connection", () => {
     assert.equal(proxyRoute({ proxy: "proxy.contoso.com:3128" })?.url.href, "http://proxy.contoso.com:3128/");
   });
 
-  it("carries credentials from the URL or, first, from the connection's credentials, and never shows them", () => {
+  it("carries credentials from the connection's credentials, else from the variable's URL, and never shows them", () => {
     const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
-    const fromUrl = proxyRoute({ proxy: "http://ann:p%40ss@proxy:8080" });
-    assert.equal(fromUrl?.authorization, basic("ann", "p@ss"));
-    assert.equal(fromUrl?.url.href, "http://proxy:8080/");
-    assert.equal(fromUrl?.label, "proxy:8080");
-    const fromCredentials = proxyRoute({ proxy: "http://ann:old@proxy:8080", proxyUsername: "bob", proxyPassword: "s3cret" });
+    const fromEnv = proxyRoute({}, { HTTPS_PROXY: "http://ann:p%40ss@proxy:8080" });
+    assert.equal(fromEnv?.authorization, basic("ann", "p@ss"));
+    assert.equal(fromEnv?.url.href, "http://proxy:8080/");
+    assert.equal(fromEnv?.label, "proxy:8080 (from HTTPS_PROXY)");
+    const fromCredentials = proxyRoute({ proxyUsername: "bob", proxyPassword: "s3cret" }, { HTTPS_PROXY: "http://ann:old@proxy:8080" });
     assert.equal(fromCredentials?.authorization, basic("bob", "s3cret"));
-    assert.equal(proxyRoute({ proxyUsername: "bob", proxyPassword: "s3cret" }, { HTTPS_PROXY: "http://proxy:8080" })?.authorization, basic("bob", "s3cret"));
+    assert.equal(proxyRoute({ proxy: "http://proxy:8080", proxyUsername: "bob", proxyPassword: "s3cret" })?.authorization, basic("bob", "s3cret"));
     assert.equal(proxyRoute({ proxy: "http://proxy:8080" })?.authorization, undefined);
   });
 
@@ -82,6 +82,8 @@ describe("the proxy of a connection", () => {
     fails({ proxy: "socks5://proxy:1080" }, {}, /^Proxy must be an http:\/\/ or https:\/\/ proxy .*not socks5:\/\//);
     fails({ proxy: "http://ann:s3cret@exa mple:80" }, {}, /^Proxy must be a URL such as http:\/\/proxy\.contoso\.com:8080, not 'http:\/\/exa mple:80'/);
     fails({}, { HTTPS_PROXY: "http://ann:s3cret@[bad" }, /^The proxy in HTTPS_PROXY must be a URL/);
+    // The setting is saved and exported with the flow: its credentials belong in the credentials.
+    fails({ proxy: "http://ann:s3cret@proxy:8080" }, {}, /must not hold a user name or password.*set the proxy to http:\/\/proxy:8080$/);
   });
 
   it("carries HTTPS only: plain http targets (a managed identity endpoint on the host) go straight", () => {
