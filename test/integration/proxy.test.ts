@@ -1,14 +1,19 @@
 // Sign-in and the Web API through a real HTTP CONNECT proxy (the `proxy` package) on 127.0.0.1, set on
 // the connection or taken from HTTPS_PROXY / NO_PROXY, and the proxy's failures in plain words.
+import { mkdtempSync } from "node:fs";
 import http from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { Socket } from "node:net";
 import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createProxy } from "proxy";
+import { loadOrCreateCa } from "../../emulator/tls";
 import { nodeRedRequire } from "../node-red";
 import { connectionNode, credentialsFor, helper, loadFlow, nodes, run, useTestEmulator, type FlowNode } from "./harness";
 
 const debugNode = nodeRedRequire("@node-red/nodes/core/common/21-debug.js");
+const tlsNode = nodeRedRequire("@node-red/nodes/core/network/05-tls.js");
 
 const t = useTestEmulator();
 
@@ -143,6 +148,33 @@ describe("a proxy set on the connection", () => {
     assert.equal(kind, "caught");
     assert.equal(msg.dataverse.code, "ProxyTunnelFailed");
     assert.match(msg.error.message, new RegExp(`proxy 127\\.0\\.0\\.1:${proxy.port} could not open a connection to 127\\.0\\.0\\.1:${port} \\(HTTP 500`));
+  });
+
+  it("applies the connection's TLS config to the target through the tunnel", async () => {
+    // NODE_EXTRA_CA_CERTS trusts the emulator, so only a CA that did not sign it shows the option applied.
+    const otherCa = await loadOrCreateCa(mkdtempSync(path.join(tmpdir(), "other-ca-")));
+    const flow: FlowNode[] = [
+      { id: "tab", type: "tab", label: "tls" },
+      { id: "right", type: "tls-config", cert: "", key: "", ca: t.emu.caPath, verifyservercert: true },
+      { id: "wrong", type: "tls-config", cert: "", key: "", ca: otherCa.certPath, verifyservercert: true },
+      { ...connectionNode(t.emu, { proxy: proxy.url, tls: "right" }) },
+      { ...connectionNode(t.emu, { proxy: proxy.url, tls: "wrong" }), id: "wrongconn" },
+      { ...whoAmI, id: "good", z: "tab" },
+      { ...whoAmI, id: "bad", z: "tab", connection: "wrongconn" },
+      { id: "out", type: "helper", z: "tab", wires: [] },
+      { id: "catch-all", type: "catch", z: "tab", scope: null, wires: [["caught"]] },
+      { id: "caught", type: "helper", z: "tab", wires: [] },
+    ];
+    await helper.load([...nodes, tlsNode], flow as Parameters<typeof helper.load>[1], {
+      ...credentialsFor(t.emu),
+      wrongconn: { clientId: t.emu.clientId, clientSecret: t.emu.clientSecret },
+    });
+    const good = await run("good", {});
+    assert.equal(good.kind, "out", JSON.stringify(good.msg.error));
+    const bad = await run("bad", {});
+    assert.equal(bad.kind, "caught");
+    assert.match(bad.msg.error.message, new RegExp(`Cannot trust the TLS certificate of ${t.emu.authorityHost.replace(/\./g, "\\.")}`));
+    assert.equal(proxy.connects.filter((c) => c === loginTarget()).length, 2, "both went through the proxy");
   });
 
   it("is a connection error when its URL holds a password (the URL is exported with the flow)", async () => {
