@@ -1,16 +1,14 @@
 /**
  * Which proxy a connection's HTTPS traffic (sign-in and Web API) goes through: the connection's
  * `proxy` setting, else the environment read the way Node-RED's http request node reads it, with
- * NO_PROXY honoured either way. HTTPS goes through an HTTP CONNECT tunnel (https-proxy-agent), with
+ * NO_PROXY honoured either way. HTTPS goes through an HTTP CONNECT tunnel (hpagent), with
  * the connection's TLS options applied to the target, not to the proxy.
  */
-import type { ClientRequest } from "node:http";
-import type { Socket } from "node:net";
-import { HttpsProxyAgent } from "https-proxy-agent";
+import { STATUS_CODES, type ClientRequestArgs } from "node:http";
+import type { Duplex } from "node:stream";
+import { HttpsProxyAgent } from "hpagent";
 import { connectionError, ProxyFailure } from "./errors";
 import type { TlsOptions } from "./transport";
-
-type AgentConnectOpts = Parameters<HttpsProxyAgent<string>["connect"]>[1];
 
 export interface ProxySettings {
   /** http:// or https:// proxy URL; empty means the environment (HTTPS_PROXY, NO_PROXY). */
@@ -121,34 +119,30 @@ export function goesThroughProxy(route: ProxyRoute, target: URL): boolean {
 }
 
 /**
- * Tunnels through the proxy with CONNECT, keeps the tunnels alive like any socket, and turns what
- * https-proxy-agent leaves to the caller (a refused proxy, a CONNECT answered 407 or 502) into errors
- * that name the proxy.
+ * Tunnels through the proxy with CONNECT (hpagent, the agent Node-RED's http request node uses), keeps
+ * the tunnels alive like any socket, and turns a refused proxy or a CONNECT answered 407 or 502 into
+ * errors that name the proxy.
  */
-export class ProxyTunnelAgent extends HttpsProxyAgent<string> {
+export class ProxyTunnelAgent extends HttpsProxyAgent {
   constructor(
     private readonly route: ProxyRoute,
-    private readonly tls: TlsOptions,
+    tls: TlsOptions,
   ) {
-    super(route.url, { keepAlive: true, headers: route.authorization ? { "Proxy-Authorization": route.authorization } : {} });
+    // The connection's TLS options (a private CA, a client certificate) are for the target behind the tunnel.
+    const headers = route.authorization ? { "proxy-authorization": route.authorization } : {};
+    super({ keepAlive: true, ...tls, proxy: route.url, proxyRequestOptions: { headers } });
   }
 
-  override async connect(req: ClientRequest, opts: AgentConnectOpts): Promise<Socket> {
-    let answer: { statusCode: number; statusText: string } | undefined;
-    req.once("proxyConnect", (connect: { statusCode: number; statusText: string }) => (answer = connect));
-    let socket: Socket;
-    try {
-      // The connection's TLS options (a private CA, a client certificate) are for the target.
-      socket = await super.connect(req, { ...opts, ...this.tls } as AgentConnectOpts);
-    } catch (err) {
-      throw unreachableProxy(this.route, err);
-    }
-    if (answer && answer.statusCode !== 200) {
-      socket.destroy();
-      throw tunnelRefused(this.route, answer, `${opts.host}:${opts.port}`);
-    }
-    return socket;
+  override createConnection(options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    const target = `${options.host}:${options.port}`;
+    return super.createConnection(options, (err, stream) => callback?.(err ? proxyFailure(this.route, err, target) : null, stream));
   }
+}
+
+/** hpagent reports a CONNECT answered with anything but 200 as "Bad response: <status>". */
+function proxyFailure(route: ProxyRoute, err: Error, target: string): ProxyFailure {
+  const status = /^Bad response: (\d+)$/.exec(err.message)?.[1];
+  return status ? tunnelRefused(route, Number(status), target) : unreachableProxy(route, err);
 }
 
 function unreachableProxy(route: ProxyRoute, err: unknown): ProxyFailure {
@@ -162,9 +156,9 @@ function unreachableProxy(route: ProxyRoute, err: unknown): ProxyFailure {
   return new ProxyFailure(`Cannot reach the proxy ${route.label}: ${why}`, code);
 }
 
-function tunnelRefused(route: ProxyRoute, answer: { statusCode: number; statusText: string }, target: string): ProxyFailure {
-  const status = `HTTP ${answer.statusCode}${answer.statusText ? ` ${answer.statusText}` : ""}`;
-  if (answer.statusCode === 407) {
+function tunnelRefused(route: ProxyRoute, statusCode: number, target: string): ProxyFailure {
+  const status = `HTTP ${statusCode}${STATUS_CODES[statusCode] ? ` ${STATUS_CODES[statusCode]}` : ""}`;
+  if (statusCode === 407) {
     const message = route.authorization
       ? `The proxy ${route.label} did not accept the proxy user name and password (${status}). Check the connection's proxy user and proxy password`
       : `The proxy ${route.label} asks for a user name and password (${status}). Fill in the connection's proxy user and proxy password`;
