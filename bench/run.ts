@@ -28,6 +28,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { writeTrustBundle } from "../emulator";
+import { PROXY_ENVIRONMENT } from "../src/client/proxy";
 import { prefillWindow } from "./prefill";
 import {
   controlClient,
@@ -196,10 +197,14 @@ function parseArgs(argv: string[]): { only?: Set<string>; latency?: number } {
   return { only: only ? new Set(only.split(",")) : undefined, latency: latency === undefined ? undefined : Number(latency) };
 }
 
-/** A child's environment: the trust bundle, and no NODE_OPTIONS inherited from this tsx process. */
+/**
+ * A child's environment: the trust bundle, no NODE_OPTIONS inherited from this tsx process, and no
+ * proxy variables (a machine's npm proxy would put a proxy between the benchmark and the emulator).
+ */
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   delete env.NODE_OPTIONS;
+  for (const name of [...PROXY_ENVIRONMENT, "NODE_USE_ENV_PROXY"]) delete env[name];
   return env;
 }
 

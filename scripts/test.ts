@@ -9,6 +9,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { startEmulator, writeTrustBundle } from "../emulator";
+import { PROXY_ENVIRONMENT } from "../src/client/proxy";
 
 const root = path.resolve(__dirname, "..");
 const suites = ["test/unit", "test/emulator", "test/editor", "test/integration", "test/browser", "test/package"];
@@ -31,7 +32,7 @@ async function main(): Promise<number> {
           .filter((f) => f.endsWith(".test.ts"))
           .map((f) => path.join(dir, f)),
       );
-  const env = { ...process.env, NODE_OPTIONS: "--import tsx", NODE_EXTRA_CA_CERTS: bundle, DATAVERSE_TEST_CA_DIR: caDir };
+  const env = { ...withoutProxies(process.env), NODE_OPTIONS: "--import tsx", NODE_EXTRA_CA_CERTS: bundle, DATAVERSE_TEST_CA_DIR: caDir };
   const passes = [await runPass("first", process.execPath, files, env)];
   const again = files.filter((f) => secondPassSuites.some((dir) => path.relative(dir, f).split(path.sep)[0] !== ".."));
   if (again.length && process.env.SKIP_NODE_RED_5 !== "1") {
@@ -81,6 +82,16 @@ function installNodeRed5(): string {
     execFileSync(process.platform === "win32" ? "npm.cmd" : "npm", ["ci", "--no-audit", "--no-fund"], { cwd: nodeRed5, stdio: "inherit", env: plain });
   }
   return node22;
+}
+
+/**
+ * The environment without the proxy variables a CI machine may set for npm: the tests talk to
+ * 127.0.0.1 directly, and a proxy test sets its own. NODE_USE_ENV_PROXY would proxy Node's global agent.
+ */
+function withoutProxies(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of [...PROXY_ENVIRONMENT, "NODE_USE_ENV_PROXY"]) delete out[name];
+  return out;
 }
 
 function readdirSafe(dir: string): string[] {

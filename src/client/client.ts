@@ -17,6 +17,7 @@ import { update, type UpdateOptions } from "./operations/update";
 import { whoAmI, type WhoAmI } from "./operations/whoami";
 import { BulkSizer } from "./bulk";
 import { RequestPipeline } from "./pipeline";
+import { proxyRoute } from "./proxy";
 import type { ApiRequest, ApiResponse, Page } from "./request";
 import type { DataverseResult } from "./response";
 import { RequestScheduler } from "./scheduler";
@@ -75,6 +76,7 @@ export function checkConnectionSettings(settings: Partial<ConnectionSettings>): 
   checkEnvironmentUrl(settings.url);
   signInMethod(settings).check(settings);
   checkApiVersion(settings.apiVersion);
+  proxyRoute(settings); // a bad proxy URL, set or from the environment, fails here
   checkRange("concurrency", settings.concurrency, 1, 52, "Concurrent requests");
   checkRange("queueLimit", settings.queueLimit, 1, 10_000_000, "Queue limit");
   checkRange("maxRetries", settings.maxRetries, 0, 20, "Retries");
@@ -129,7 +131,7 @@ export class DataverseClient {
     const apiBase = this.environmentUrl + apiPath(checkApiVersion(settings.apiVersion));
     const timeoutMs = settings.timeoutMs ?? 60_000;
     this.closeGraceMs = settings.closeGraceMs ?? 5_000;
-    this.transport = createTransport(settings.tls, timeoutMs);
+    this.transport = createTransport(settings.tls, timeoutMs, proxyRoute(settings));
     const environmentUrl = this.environmentUrl;
     const tokens = new TokenProvider({
       credential: (networkClient) => signInMethod(settings).create(settings, { environmentUrl, networkClient }),

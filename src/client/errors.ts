@@ -338,7 +338,27 @@ const TLS_CODES = new Set([
 // A refused connection is almost always a wrong host or port: it fails fast instead of being retried.
 const TRANSIENT_CODES = new Set(["ECONNRESET", "ETIMEDOUT", "ECONNABORTED", "EAI_AGAIN", "EPIPE", "ERR_SOCKET_CONNECTION_TIMEOUT"]);
 
+/** A failure at the proxy (refused, 407, no tunnel to the target), thrown in the transport with its words already written. */
+export class ProxyFailure extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = "ProxyFailure";
+  }
+}
+
+/** The ProxyFailure behind an HTTP client error (axios keeps the agent's error as its cause). */
+function proxyFailureIn(err: unknown): ProxyFailure | undefined {
+  if (err instanceof ProxyFailure) return err;
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  return cause instanceof ProxyFailure ? cause : undefined;
+}
+
 export function fromNetworkError(err: unknown, host: string, timeoutMs?: number): DataverseError {
+  const proxy = proxyFailureIn(err);
+  if (proxy) return new DataverseError({ message: proxy.message, status: 0, code: proxy.code, retryable: TRANSIENT_CODES.has(proxy.code) });
   const e = (err ?? {}) as { code?: string; message?: string };
   const code = e.code || "ENETWORK";
   let message: string;

@@ -1,11 +1,12 @@
 /**
  * The one HTTP transport of a connection: an axios instance on keep-alive agents, used for the Web API
- * and, through msalNetworkClient, for the token endpoint too, so TLS trust is set in one place.
+ * and, through msalNetworkClient, for the token endpoint too, so TLS trust and the proxy are set in one place.
  */
 import http from "node:http";
 import https from "node:https";
 import axios, { type AxiosInstance, type AxiosResponse } from "axios";
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
+import { goesThroughProxy, ProxyTunnelAgent, type ProxyRoute } from "./proxy";
 
 export interface TlsOptions {
   /** PEM certificate authorities to trust instead of the default ones (a private CA). */
@@ -22,14 +23,15 @@ export interface Transport {
   close(): void;
 }
 
-export function createTransport(tls: TlsOptions = {}, timeoutMs = 60_000): Transport {
+export function createTransport(tls: TlsOptions = {}, timeoutMs = 60_000, proxy?: ProxyRoute): Transport {
   const httpsAgent = new https.Agent({ keepAlive: true, ...tls });
   const httpAgent = new http.Agent({ keepAlive: true });
+  const tunnelAgent = proxy && new ProxyTunnelAgent(proxy, tls);
   const instance = axios.create({
     httpAgent,
     httpsAgent,
     timeout: timeoutMs,
-    // Proxies come from the connection's settings, not from whatever HTTP_PROXY the process inherited.
+    // axios's own proxy option does not tunnel HTTPS with CONNECT: the proxy is the tunnel agent's job.
     proxy: false,
     // Every status is an answer to interpret, not an exception.
     validateStatus: () => true,
@@ -40,13 +42,32 @@ export function createTransport(tls: TlsOptions = {}, timeoutMs = 60_000): Trans
     transformRequest: [(data: unknown) => data],
     transformResponse: [parseJson],
   });
+  if (proxy && tunnelAgent) useProxy(instance, proxy, tunnelAgent);
   return {
     http: instance,
     close() {
       httpsAgent.destroy();
       httpAgent.destroy();
+      tunnelAgent?.destroy();
     },
   };
+}
+
+/** Each HTTPS request whose host NO_PROXY does not exempt goes through the tunnel agent (decided once per origin). */
+function useProxy(instance: AxiosInstance, proxy: ProxyRoute, tunnelAgent: https.Agent): void {
+  const decided = new Map<string, boolean>();
+  instance.interceptors.request.use(
+    (config) => {
+      if (!config.url) return config;
+      const target = new URL(config.url);
+      let proxied = decided.get(target.origin);
+      if (proxied === undefined) decided.set(target.origin, (proxied = goesThroughProxy(proxy, target)));
+      if (proxied) config.httpsAgent = tunnelAgent;
+      return config;
+    },
+    undefined,
+    { synchronous: true },
+  );
 }
 
 /** JSON when it is JSON (Dataverse's bodies), the text otherwise (an HTML error page), nothing when empty. */
