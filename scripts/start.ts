@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const nodeRed = spawn(process.execPath, [require.resolve("node-red/red.js"), "--userDir", userDir, "--port", String(port)], {
     cwd: root,
     stdio: "inherit",
-    env: { ...process.env, ...emulatorEnv(emulator, bundle) },
+    env: { ...process.env, ...emulatorEnv(emulator, bundle), ...localWithoutProxy() },
   });
   let stopping = false;
   const stop = () => {
@@ -73,3 +73,9 @@ main().catch((err) => {
   console.error(err);
   process.exit(1);
 });
+
+/** The emulator is on this machine: a proxy from the environment (or npm's own) must not carry its traffic. */
+function localWithoutProxy(): Record<string, string> {
+  const noProxy = [process.env.no_proxy || process.env.NO_PROXY, "127.0.0.1", "localhost"].filter(Boolean).join(",");
+  return { NO_PROXY: noProxy, no_proxy: noProxy };
+}
