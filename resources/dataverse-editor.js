@@ -868,15 +868,19 @@
                 "placeholder",
                 _(cloud === "adfs" ? "placeholder.authorityAdfs" : "placeholder.authority"),
             );
-            // re-check the fields whose rules depend on the type and the cloud
-            ["url", "tenant", "authority", "clientId", "clientSecret", "certificate", "privateKey", "pfx"].forEach(function (name) {
+            recheck();
+            $("#node-config-input-pfx").trigger("change");
+        };
+        // re-check the fields whose rules depend on the type, the cloud, a PFX or a connection string
+        var recheck = function () {
+            ["url", "tenant", "authority", "clientId", "clientSecret", "certificate", "privateKey"].forEach(function (name) {
                 $("#node-config-input-" + name).trigger("change");
             });
         };
         authTypeSelect.on("change", show);
         cloudSelect.on("change", show);
         certForm.on("change", show);
-        $("#node-config-input-connectionString, #node-config-input-pfx").on("change", show);
+        $("#node-config-input-connectionString, #node-config-input-pfx").on("change", recheck);
         show();
         prepareFileButtons();
     }

@@ -16,7 +16,7 @@ export interface ConnectionStringValues {
   clientId?: string;
   clientSecret?: string;
   tenant?: string;
-  /** Only when the authority is not Entra ID's public cloud: gcchigh, china, adfs or custom. */
+  /** From the authority's host: public, gcchigh, china, adfs or custom. */
   cloud?: string;
   authority?: string;
   /** AuthType=Certificate names a certificate in the Windows certificate store, which Node.js cannot read. */
@@ -154,9 +154,9 @@ function authTypeOf(said: Record<string, string>): ConnectionStringValues["authT
   throw new ConnectionStringError("its AuthType is not one this connection knows: use AuthType=ClientSecret or AuthType=Certificate");
 }
 
-const ENTRA_HOSTS: Record<string, string | undefined> = {
-  "login.microsoftonline.com": undefined,
-  "login.windows.net": undefined,
+const ENTRA_HOSTS: Record<string, string> = {
+  "login.microsoftonline.com": "public",
+  "login.windows.net": "public",
   "login.microsoftonline.us": "gcchigh",
   "login.chinacloudapi.cn": "china",
 };
@@ -169,10 +169,7 @@ function fromAuthority(authority: string): Partial<ConnectionStringValues> {
   const segments = (match[3] ?? "").split("/").filter(Boolean);
   if (segments[segments.length - 1]?.toLowerCase() === "adfs") return { cloud: "adfs", authority: `https://${match[2]}${match[3].replace(/\/+$/, "")}` };
   const tenant = segments.length ? { tenant: segments[segments.length - 1] } : {};
-  if (Object.hasOwn(ENTRA_HOSTS, host)) {
-    const cloud = ENTRA_HOSTS[host];
-    return cloud ? { ...tenant, cloud } : tenant;
-  }
+  if (Object.hasOwn(ENTRA_HOSTS, host)) return { ...tenant, cloud: ENTRA_HOSTS[host] };
   const prefix = segments.slice(0, -1).join("/");
   return { ...tenant, cloud: "custom", authority: `https://${match[2]}${prefix ? `/${prefix}` : ""}` };
 }

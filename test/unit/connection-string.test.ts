@@ -65,7 +65,12 @@ test("a later key replaces an earlier one; unknown keys, LoginPrompt and Require
 
 test("Authority: the tenant from an Entra ID authority URL, the cloud from its host, AD FS and other hosts", () => {
   const base = "AuthType=ClientSecret;ClientSecret=x;Authority=";
-  assert.deepEqual(parseConnectionString(`${base}https://login.microsoftonline.com/${tenant}`), { authType: "secret", clientSecret: "x", tenant });
+  assert.deepEqual(parseConnectionString(`${base}https://login.microsoftonline.com/${tenant}`), {
+    authType: "secret",
+    clientSecret: "x",
+    tenant,
+    cloud: "public",
+  });
   assert.deepEqual(parseConnectionString(`${base}https://login.microsoftonline.com/contoso.onmicrosoft.com/`).tenant, "contoso.onmicrosoft.com");
   assert.deepEqual(parseConnectionString(`${base}https://login.microsoftonline.us/${tenant}`), {
     authType: "secret",
