@@ -943,13 +943,13 @@
             evt.preventDefault();
             var message = fillFromConnectionString(text.val());
             result.text(message.text).css("color", message.ok ? "" : "var(--red-ui-text-color-error, #b52b2b)");
-            if (message.ok) {
+            if (message.filled) {
                 text.val("");
             }
         });
     }
 
-    /** Fills the dialog from a connection string; says what it did, or why it could not. */
+    /** Fills the dialog from a connection string; says what it did (filled), or why it could not. */
     function fillFromConnectionString(text) {
         var values;
         try {
@@ -977,9 +977,9 @@
             $("#dataverse-connection-certForm").val("pem").trigger("change");
             var pem = $("#node-config-input-certificate, #node-config-input-privateKey").addClass("input-error");
             pem.first().trigger("focus");
-            return { ok: false, text: _("editor.pasteThumbprint", { thumbprint: values.thumbprint }) };
+            return { ok: false, filled: true, text: _("editor.pasteThumbprint", { thumbprint: values.thumbprint }) };
         }
-        return { ok: true, text: _("editor.pasteFilled", { fields: filled.join(", ") }) };
+        return { ok: true, filled: true, text: _("editor.pasteFilled", { fields: filled.join(", ") }) };
     }
 
     /** On save: a certificate is either PEM or PFX, so the other form's stored credentials are cleared. */
