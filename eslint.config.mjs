@@ -5,7 +5,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "test/node-red-5/node_modules/", ".run/", "nodes/**/*.js", "nodes/icons/"] },
+  { ignores: ["node_modules/", "test/node-red-5/node_modules/", ".run/", "nodes/**/*.js", "nodes/icons/", "resources/dataverse-connection-string.js"] },
   {
     files: ["**/*.ts"],
     extends: [js.configs.recommended, ...tseslint.configs.recommended],

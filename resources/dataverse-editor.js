@@ -22,9 +22,25 @@
     var HTTPS_URL = /^https:\/\/[^\s/?#@]+(\/[^\s]*)?$/i;
     var LOOPBACK_URL = /^http:\/\/(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?(\/[^\s]*)?$/i;
     var AUTHORITY_HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?$/;
-    var CLOUDS = ["public", "gcc", "gcchigh", "dod", "china", "custom", "adfs"];
+    var CLOUDS = ["public", "gcc", "gcchigh", "dod", "china", "adfs", "custom"];
     var AUTH_TYPES = ["secret", "certificate", "managedIdentity", "workloadIdentity"];
-    var ADFS_URL = /^(https:\/\/)?[a-z0-9.-]+(:\d+)?\/adfs\/?$/i;
+    /** Web API versions of /api/data/v<version>/: on-premises servers run 8.0 to 9.1, online 9.2. */
+    var API_VERSION = /^(8\.[0-2]|9\.[0-2])$/;
+    var ADFS_URL = /^https:\/\/[a-z0-9.-]+(:\d+)?\/adfs\/?$/i;
+    var PROXY_URL = /^https?:\/\/[^\s/?#]+\/?$/i;
+    /** The connection's settings and credentials, by the names the runtime takes (src/shared/connection-node.ts). */
+    var TEXT_SETTINGS = ["url", "tenant", "cloud", "authority", "authType", "apiVersion", "tokenFile", "proxy"];
+    var CREDENTIALS = [
+        "clientId",
+        "clientSecret",
+        "certificate",
+        "privateKey",
+        "pfx",
+        "passphrase",
+        "proxyUsername",
+        "proxyPassword",
+        "connectionString",
+    ];
     /** Reliability settings of the connection: [min, max] of the whole number, empty means the default. */
     var NUMBERS = {
         concurrency: [1, 52],
@@ -85,15 +101,39 @@
         var v = $(id).val();
         return typeof v === "string" && v !== "" ? v : (node && node[property]) || fallback;
     }
-    function authTypeOf(node) {
-        return fieldValue(node, "#node-config-input-authType", "authType", "secret");
-    }
-    /** Entra ID app sign-in names a tenant; AD FS and managed identity do not. */
-    function needsTenant(node) {
-        return fieldValue(node, "#node-config-input-cloud", "cloud", "public") !== "adfs" && authTypeOf(node) !== "managedIdentity";
-    }
     function typeOf(node, field, fallback) {
         return fieldValue(node, "#node-input-" + field, field, fallback);
+    }
+    function connectionSetting(node, name, fallback) {
+        return fieldValue(node, "#node-config-input-" + name, name, fallback);
+    }
+    /** A credential in the open dialog (a stored password shows as __PWRD__), or whether the saved node has it. */
+    function hasCredential(node, name) {
+        var v = $("#node-config-input-" + name).val();
+        if (typeof v === "string") {
+            return v.trim() !== "";
+        }
+        var credentials = (node && node.credentials) || {};
+        return !!(credentials[name] || credentials["has_" + name]);
+    }
+    /** A connection string fills, at runtime, whatever the fields leave empty. */
+    function filledByConnectionString(node) {
+        return hasCredential(node, "connectionString");
+    }
+    function authTypeOf(node) {
+        return connectionSetting(node, "authType", "secret");
+    }
+    /** Whether the fields of an app registration (tenant, client ID and its secret or certificate) are needed. */
+    function signsInAsApp(node) {
+        var authType = authTypeOf(node);
+        return authType === "secret" || authType === "certificate";
+    }
+    /** "" → the required error, else the check; empty is fine when the value is optional here. */
+    function needed(v, required, requiredKey, check) {
+        if (trimmed(v) === "") {
+            return required ? _("errors." + requiredKey) : true;
+        }
+        return isEnv(v) ? true : check(trimmed(v));
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -133,57 +173,110 @@
         };
     }
 
+    var STORED_PASSWORD = "__PWRD__";
+
+    /** A certificate's PEM fields: needed for the certificate type unless a PFX is given; must look like PEM. */
+    function pemOrPfx(node, v, pem, name) {
+        if (authTypeOf(node) !== "certificate") {
+            return true;
+        }
+        var text = trimmed(v);
+        if (text === "") {
+            var required = !hasCredential(node, "pfx") && !filledByConnectionString(node);
+            return required ? _("errors." + name + "Required") : true;
+        }
+        return text === STORED_PASSWORD || isEnv(text) || pem.test(text) ? true : _("errors." + name);
+    }
+
     var validators = {
-        // the connection
+        // the connection: what is required depends on authType and cloud, and nothing is when a connection string fills it
         url: function (v) {
-            v = trimmed(v);
-            if (isEnv(v)) {
-                return true;
-            }
-            if (!HTTPS_URL.test(v) && !LOOPBACK_URL.test(v)) {
-                return _("errors.url");
-            }
-            return /\/api\/data/i.test(v) ? _("errors.urlApiPath") : true;
+            return needed(v, !filledByConnectionString(this), "urlRequired", function (url) {
+                if (!HTTPS_URL.test(url) && !LOOPBACK_URL.test(url)) {
+                    return _("errors.url");
+                }
+                return /\/api\/data/i.test(url) ? _("errors.urlApiPath") : true;
+            });
         },
         tenant: function (v) {
-            v = trimmed(v);
-            if (isEnv(v)) {
-                return true;
+            var cloud = connectionSetting(this, "cloud", "public");
+            if (cloud === "adfs" || authTypeOf(this) === "managedIdentity") {
+                return true; // not used: the field is hidden
             }
-            if (v === "" && !needsTenant(this)) {
-                return true;
-            } // AD FS and managed identity have no tenant
-            if (/^(common|organizations|consumers)$/i.test(v)) {
-                return _("errors.tenantShared");
-            }
-            return GUID.test(v) || DOMAIN.test(v) ? true : _("errors.tenant");
+            var required = signsInAsApp(this) && !filledByConnectionString(this);
+            return needed(v, required, "tenantRequired", function (tenant) {
+                if (/^(common|organizations|consumers)$/i.test(tenant)) {
+                    return _("errors.tenantShared");
+                }
+                return GUID.test(tenant) || DOMAIN.test(tenant) ? true : _("errors.tenant");
+            });
         },
         cloud: function (v) {
             return isEnv(v) || CLOUDS.indexOf(v) !== -1 ? true : _("errors.cloud");
         },
         authority: function (v) {
             v = trimmed(v);
-            var cloud = fieldValue(this, "#node-config-input-cloud", "cloud", "public");
+            var cloud = connectionSetting(this, "cloud", "public");
             if (cloud !== "custom" && cloud !== "adfs" && !isEnv(cloud)) {
                 return true;
-            } // only the custom cloud and AD FS use it
+            } // only the custom and AD FS clouds use it
             if (v === "") {
                 return cloud === "custom" || cloud === "adfs" ? _("errors.authorityRequired") : true;
             }
             if (cloud === "adfs") {
-                return isEnv(v) || ADFS_URL.test(v) ? true : _("errors.authority");
+                return isEnv(v) || ADFS_URL.test(v) ? true : _("errors.authorityAdfs");
             }
             return isEnv(v) || HTTPS_URL.test(v) || AUTHORITY_HOST.test(v) ? true : _("errors.authority");
         },
         authType: function (v) {
-            return AUTH_TYPES.indexOf(v) !== -1 || isEnv(v) ? true : _("errors.authType");
+            // empty: a connection saved before there was a choice, which the runtime reads as secret
+            return v === undefined || v === "" || AUTH_TYPES.indexOf(v) !== -1 || isEnv(v) ? true : _("errors.authType");
         },
         clientId: function (v) {
-            v = trimmed(v);
-            if (v === "" && authTypeOf(this) === "managedIdentity") {
+            // managed identity: empty is the system-assigned one; workload identity: empty is AZURE_CLIENT_ID
+            var required = signsInAsApp(this) && !filledByConnectionString(this);
+            return needed(v, required, "clientIdRequired", function (id) {
+                return GUID.test(id) ? true : _("errors.clientId");
+            });
+        },
+        clientSecret: function (v) {
+            var required = authTypeOf(this) === "secret" && !filledByConnectionString(this);
+            return needed(v, required, "clientSecretRequired", function () {
                 return true;
-            } // empty: the system-assigned identity
-            return isEnv(v) || GUID.test(v) ? true : _("errors.clientId");
+            });
+        },
+        certificate: function (v) {
+            return pemOrPfx(this, v, /-----BEGIN CERTIFICATE-----/, "certificate");
+        },
+        privateKey: function (v) {
+            return pemOrPfx(this, v, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "privateKey");
+        },
+        pfx: function (v) {
+            var text = trimmed(v);
+            if (text === "" || text === STORED_PASSWORD || isEnv(text) || authTypeOf(this) !== "certificate") {
+                return true;
+            }
+            return /^[A-Za-z0-9+/\s]+=*$/.test(text) ? true : _("errors.pfx");
+        },
+        connectionString: function (v) {
+            var text = trimmed(v);
+            if (text === "" || text === STORED_PASSWORD || isEnv(text) || !window.DataverseConnectionString) {
+                return true;
+            }
+            try {
+                window.DataverseConnectionString.parseConnectionString(text);
+                return true;
+            } catch (err) {
+                return _("errors.connectionString", { reason: err.message });
+            }
+        },
+        apiVersion: function (v) {
+            v = trimmed(v);
+            return v === "" || isEnv(v) || API_VERSION.test(v) ? true : _("errors.apiVersion");
+        },
+        proxy: function (v) {
+            v = trimmed(v);
+            return v === "" || isEnv(v) || PROXY_URL.test(v) ? true : _("errors.proxy");
         },
 
         concurrency: number("concurrency"),
@@ -329,20 +422,14 @@
             };
         }
         var credentials = conn.credentials || {};
-        var data = {
-            connection: {
-                id: conn.id,
-                url: conn.url,
-                tenant: conn.tenant,
-                cloud: conn.cloud,
-                authority: conn.authority,
-                authType: conn.authType,
-                tls: conn.tls,
-                timeout: conn.timeout,
-                clientId: credentials.clientId,
-                clientSecret: credentials.clientSecret,
-            },
-        };
+        var connection = { id: conn.id, tls: conn.tls, timeout: conn.timeout, sendX5c: conn.sendX5c };
+        TEXT_SETTINGS.forEach(function (name) {
+            connection[name] = conn[name];
+        });
+        CREDENTIALS.forEach(function (name) {
+            connection[name] = credentials[name];
+        });
+        var data = { connection: connection };
         if (what === "columns") {
             data.table = table;
         }
@@ -645,23 +732,14 @@
     // ---------------------------------------------------------------------------------------------
     // The connection dialog
 
-    /** The connection dialog's current values, as POST /dataverse/test-connection takes them. */
+    /** The connection dialog's current values, as POST /dataverse/test-connection takes them: every setting and credential. */
     function dialogValues(node) {
-        var value = function (name) {
-            return $("#node-config-input-" + name).val();
-        };
-        return {
-            id: node.id,
-            url: value("url"),
-            tenant: value("tenant"),
-            cloud: value("cloud"),
-            authority: value("authority"),
-            authType: value("authType"),
-            tls: value("tls"),
-            timeout: value("timeout"),
-            clientId: value("clientId"),
-            clientSecret: value("clientSecret"),
-        };
+        var values = { id: node.id, tls: $("#node-config-input-tls").val(), timeout: $("#node-config-input-timeout").val() };
+        TEXT_SETTINGS.concat(CREDENTIALS).forEach(function (name) {
+            values[name] = $("#node-config-input-" + name).val();
+        });
+        values.sendX5c = $("#node-config-input-sendX5c").prop("checked") === true;
+        return values;
     }
 
     function testConnection(node) {
@@ -734,19 +812,23 @@
         }
     }
 
-    /** The Advanced section: closed unless a reliability setting differs from its default or is invalid. */
+    /** The Advanced section: closed unless one of its settings differs from its default or is set. */
     function prepareAdvanced(node) {
         var toggle = $("#dataverse-connection-advanced-toggle");
         var section = $("#dataverse-connection-advanced");
         var bulkSelect = $("#node-config-input-bulk");
         keepEnvOption(bulkSelect, node.bulk, "bulk.envNamed");
         bulkSelect.val(node.bulk || "auto");
-        var open = Object.keys(NUMBERS)
-            .concat(["bulk"])
-            .some(function (name) {
-                var v = node[name];
-                var def = node._def.defaults[name].value;
-                return v !== undefined && String(v) !== "" && String(v) !== String(def);
+        var open =
+            Object.keys(NUMBERS)
+                .concat(["bulk", "apiVersion", "proxy"])
+                .some(function (name) {
+                    var v = node[name];
+                    var def = node._def.defaults[name].value;
+                    return v !== undefined && String(v) !== "" && String(v) !== String(def);
+                }) ||
+            ["proxyUsername", "proxyPassword", "connectionString"].some(function (name) {
+                return hasCredential(node, name);
             });
         var show = function (on) {
             section.toggle(on);
@@ -759,23 +841,163 @@
         show(open);
     }
 
-    function prepareConnectionDialog(node) {
+    /** The sign-in fields: only those of the chosen authType and cloud are shown, and checked again on a change. */
+    function prepareSignInFields(node) {
+        var authTypeSelect = $("#node-config-input-authType");
         var cloudSelect = $("#node-config-input-cloud");
+        var certForm = $("#dataverse-connection-certForm");
+        keepEnvOption(authTypeSelect, node.authType, "authType.envNamed");
+        authTypeSelect.val(node.authType || "secret");
         keepEnvOption(cloudSelect, node.cloud, "cloud.envNamed");
         cloudSelect.val(node.cloud || "public");
-        var updateAuthorityRow = function () {
+        $("#node-config-input-sendX5c").prop("checked", node.sendX5c === true || node.sendX5c === "true");
+        certForm.val(hasCredential(node, "pfx") && !hasCredential(node, "certificate") ? "pfx" : "pem");
+        var show = function () {
+            var authType = authTypeSelect.val();
             var cloud = cloudSelect.val();
-            var used = cloud === "custom" || isEnv(cloud);
-            $("#dataverse-connection-row-authority").toggle(used);
+            AUTH_TYPES.forEach(function (type) {
+                $(".dataverse-connection-only-" + type).toggle(type === authType);
+            });
+            if (authType === "certificate") {
+                $(".dataverse-connection-only-pem").toggle(certForm.val() === "pem");
+                $(".dataverse-connection-only-pfx").toggle(certForm.val() === "pfx");
+            }
+            $("#dataverse-connection-row-tenant").toggle(authType !== "managedIdentity" && cloud !== "adfs");
+            $("#dataverse-connection-row-authority").toggle(cloud === "custom" || cloud === "adfs" || isEnv(cloud));
             $("#dataverse-connection-tip-authority").toggle(isEnv(cloud));
-            // re-check the authority, whose rules depend on the cloud
-            $("#node-config-input-authority").trigger("change");
+            $("#dataverse-connection-tip-adfs").toggle(cloud === "adfs");
+            $("#node-config-input-authority").attr(
+                "placeholder",
+                _(cloud === "adfs" ? "placeholder.authorityAdfs" : "placeholder.authority"),
+            );
+            recheck();
+            $("#node-config-input-pfx").trigger("change");
         };
-        cloudSelect.on("change", updateAuthorityRow);
-        updateAuthorityRow();
-        if (!node.authType) {
-            $("#node-config-input-authType").val("secret");
+        // re-check the fields whose rules depend on the type, the cloud, a PFX or a connection string
+        var recheck = function () {
+            ["url", "tenant", "authority", "clientId", "clientSecret", "certificate", "privateKey"].forEach(function (name) {
+                $("#node-config-input-" + name).trigger("change");
+            });
+        };
+        authTypeSelect.on("change", show);
+        cloudSelect.on("change", show);
+        certForm.on("change", show);
+        $("#node-config-input-connectionString, #node-config-input-pfx").on("change", recheck);
+        show();
+        prepareFileButtons();
+    }
+
+    /** "Load from file": PEM files are read as text, a PFX as base64; the file never leaves the browser but to be saved. */
+    function prepareFileButtons() {
+        $(".dataverse-connection-load").on("click", function (evt) {
+            evt.preventDefault();
+            var button = $(this);
+            var target = $("#node-config-input-" + button.data("target"));
+            var base64 = button.data("base64") === true;
+            var picker = $('<input type="file">').attr("accept", button.data("accept"));
+            picker.on("change", function () {
+                var file = this.files && this.files[0];
+                if (!file) {
+                    return;
+                }
+                var reader = new FileReader();
+                reader.onload = function () {
+                    target.val(base64 ? toBase64(reader.result) : reader.result).trigger("change");
+                    if (base64) {
+                        $("#dataverse-connection-pfx-loaded").text(_("editor.pfxLoaded", { name: file.name, bytes: file.size }));
+                    }
+                };
+                if (base64) {
+                    reader.readAsArrayBuffer(file);
+                } else {
+                    reader.readAsText(file);
+                }
+            });
+            picker.trigger("click");
+        });
+    }
+
+    function toBase64(buffer) {
+        var bytes = new Uint8Array(buffer);
+        var binary = "";
+        for (var i = 0; i < bytes.length; i += 0x8000) {
+            binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
         }
+        return btoa(binary);
+    }
+
+    /**
+     * "Paste a connection string": the shared parser (resources/dataverse-connection-string.js, built from
+     * src/client/connection-string.ts) fills the fields; the pasted text itself is not kept.
+     */
+    function preparePaste() {
+        var box = $("#dataverse-connection-paste");
+        var text = $("#dataverse-connection-paste-text");
+        var result = $("#dataverse-connection-paste-result");
+        $("#dataverse-connection-paste-toggle").on("click", function (evt) {
+            evt.preventDefault();
+            box.toggle();
+            if (box.is(":visible")) {
+                text.trigger("focus");
+            }
+        });
+        $("#dataverse-connection-paste-fill").on("click", function (evt) {
+            evt.preventDefault();
+            var message = fillFromConnectionString(text.val());
+            result.text(message.text).css("color", message.ok ? "" : "var(--red-ui-text-color-error, #b52b2b)");
+            if (message.filled) {
+                text.val("");
+            }
+        });
+    }
+
+    /** Fills the dialog from a connection string; says what it did (filled), or why it could not. */
+    function fillFromConnectionString(text) {
+        var values;
+        try {
+            values = window.DataverseConnectionString.parseConnectionString(text || "");
+        } catch (err) {
+            return { ok: false, text: _("editor.pasteFailed", { reason: err.message }) };
+        }
+        var filled = [];
+        var set = function (name, value) {
+            if (value !== undefined) {
+                $("#node-config-input-" + name)
+                    .val(value)
+                    .trigger("change");
+                filled.push(_("label." + name));
+            }
+        };
+        set("authType", values.authType);
+        set("url", values.url);
+        set("cloud", values.cloud);
+        set("authority", values.authority);
+        set("tenant", values.tenant);
+        set("clientId", values.clientId);
+        set("clientSecret", values.clientSecret);
+        if (values.thumbprint) {
+            $("#dataverse-connection-certForm").val("pem").trigger("change");
+            var pem = $("#node-config-input-certificate, #node-config-input-privateKey").addClass("input-error");
+            pem.first().trigger("focus");
+            return { ok: false, filled: true, text: _("editor.pasteThumbprint", { thumbprint: values.thumbprint }) };
+        }
+        return { ok: true, filled: true, text: _("editor.pasteFilled", { fields: filled.join(", ") }) };
+    }
+
+    /** On save: a certificate is either PEM or PFX, so the other form's stored credentials are cleared. */
+    function saveConnectionDialog() {
+        if ($("#node-config-input-authType").val() !== "certificate") {
+            return;
+        }
+        var unused = $("#dataverse-connection-certForm").val() === "pfx" ? ["certificate", "privateKey"] : ["pfx"];
+        unused.forEach(function (name) {
+            $("#node-config-input-" + name).val("");
+        });
+    }
+
+    function prepareConnectionDialog(node) {
+        prepareSignInFields(node);
+        preparePaste();
         prepareAdvanced(node);
         $("#dataverse-connection-test").on("click", function (evt) {
             evt.preventDefault();
@@ -816,6 +1038,7 @@
         resizeQueryDialog: resizeQueryDialog,
         closeQueryDialog: closeQueryDialog,
         prepareConnectionDialog: prepareConnectionDialog,
+        saveConnectionDialog: saveConnectionDialog,
         actionLabel: actionLabel,
         fetchXmlEntity: fetchXmlEntity,
         hostOf: hostOf,

@@ -3,6 +3,7 @@
  * pipeline and one metadata cache, and one-line entry points to the operations in operations/.
  * Plain TypeScript with no Node-RED import, usable on its own.
  */
+import { withConnectionString } from "./connection-string-settings";
 import { connectionError, DataverseError, ErrorCodes } from "./errors";
 import { MetadataCache, type ColumnInfo, type TableInfo } from "./metadata";
 import { apiPath, checkApiVersion } from "./odata";
@@ -125,7 +126,8 @@ export class DataverseClient {
   private readonly context: OperationContext;
   private closed = false;
 
-  constructor(settings: ConnectionSettings, hooks: ClientHooks = {}) {
+  constructor(given: ConnectionSettings, hooks: ClientHooks = {}) {
+    const settings = withConnectionString(given);
     checkConnectionSettings(settings);
     this.environmentUrl = checkEnvironmentUrl(settings.url);
     const apiBase = this.environmentUrl + apiPath(checkApiVersion(settings.apiVersion));

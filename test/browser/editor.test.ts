@@ -15,6 +15,7 @@ import { emulatorEnv, startEmulator, writeTrustBundle, type RunningEmulator } fr
 import { exampleFlows } from "../../scripts/example-flows";
 import { installInUserDir, pack, plainEnv, startNodeRed, type RunningNodeRed } from "../installed-node-red";
 import { nodeRedVersion } from "../node-red";
+import { CREDENTIALS, TEXT_SETTINGS } from "../../src/shared/connection-node";
 
 const root = path.resolve(__dirname, "../..");
 const chromiumPath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
@@ -25,6 +26,7 @@ const major = nodeRedVersion.split(".")[0];
 // Screenshots of this run; UPDATE_SCREENSHOTS=1 writes the Node-RED 4 ones to docs/ for the README.
 const shots = process.env.UPDATE_SCREENSHOTS === "1" && major === "4" ? path.join(root, "docs") : path.join(root, ".run", "screenshots", `node-red-${major}`);
 const WRONG_SECRET = "Browser~Wrong.Secret-value";
+const SIGN_IN_FIELDS = ["tenant", "clientId", "clientSecret", "certificate", "privateKey", "pfx", "passphrase", "sendX5c", "tokenFile"];
 const WHOAMI_USER_ID = "e5f4d3c2-b1a0-4f9e-8d7c-6b5a49382716";
 
 let work: string;
@@ -218,7 +220,7 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
       await setConfigField("bulkSize", good);
       assert.equal(await configHasError("bulkSize"), false, `Bulk size '${good}' is accepted`);
     }
-    assert.match(await page.locator("#dataverse-connection-advanced .form-tips").innerText(), /Bulk writes: when writes have to wait/);
+    assert.match(await page.locator("#dataverse-connection-tip-advanced").innerText(), /Bulk writes: when writes have to wait/);
     await page.locator("#dataverse-connection-advanced").screenshot({ path: path.join(shots, "connection-advanced.png") });
     await page.selectOption("#node-config-input-bulk", "off");
     await page.click("#node-config-dialog-ok");
@@ -246,6 +248,102 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     await page.click("#node-config-dialog-cancel");
     await page.click("#node-dialog-cancel");
     await page.evaluate((id) => (RED.nodes.node(id).bulk = "auto"), added.connection);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test("the connection dialog shows only the fields of the sign-in type, AD FS hides the tenant, and Test connection sends every field", async () => {
+    await openConnectionDialog();
+    assert.deepEqual(await page.locator("#node-config-input-authType option").allInnerTexts(), [
+      "Client secret",
+      "Certificate",
+      "Managed identity (Azure)",
+      "Workload identity (AKS, federated)",
+    ]);
+    const expected: Record<string, string[]> = {
+      secret: ["tenant", "clientId", "clientSecret"],
+      certificate: ["tenant", "clientId", "certificate", "privateKey", "passphrase", "sendX5c"],
+      managedIdentity: ["clientId"],
+      workloadIdentity: ["tenant", "clientId", "tokenFile"],
+    };
+    for (const [authType, fields] of Object.entries(expected)) {
+      await page.selectOption("#node-config-input-authType", authType);
+      assert.deepEqual(await visibleSignInFields(), fields, authType);
+    }
+    await page.selectOption("#node-config-input-authType", "certificate");
+    await page.selectOption("#dataverse-connection-certForm", "pfx");
+    assert.deepEqual(await visibleSignInFields(), ["tenant", "clientId", "pfx", "passphrase", "sendX5c"], "certificate as PFX");
+    // A .pfx file is read into base64 in the browser.
+    const chooser = page.waitForEvent("filechooser");
+    await page.locator('.dataverse-connection-load[data-target="pfx"]').click();
+    await (await chooser).setFiles({ name: "app.pfx", mimeType: "application/x-pkcs12", buffer: Buffer.from([0, 1, 2, 250, 255]) });
+    await page.locator("#dataverse-connection-pfx-loaded").filter({ hasText: "app.pfx" }).waitFor();
+    assert.equal(await page.inputValue("#node-config-input-pfx"), "AAEC+v8=");
+    await trayScreenshot("connection-certificate.png");
+
+    await page.selectOption("#node-config-input-authType", "secret");
+    await page.selectOption("#node-config-input-cloud", "adfs");
+    assert.equal(await page.locator("#node-config-input-tenant").isVisible(), false, "AD FS has no tenant");
+    assert.equal(await page.locator("#node-config-input-authority").isVisible(), true);
+    assert.equal(await page.getAttribute("#node-config-input-authority", "placeholder"), "https://adfs.contoso.com/adfs");
+    assert.match(await page.locator("#dataverse-connection-tip-adfs").innerText(), /On-premises Dynamics 365/);
+    await page.selectOption("#node-config-input-cloud", "custom");
+    assert.equal(await page.locator("#node-config-input-tenant").isVisible(), true);
+
+    // Test connection posts every setting and credential of the connection.
+    const posted = page.waitForRequest((r) => r.url().endsWith("/dataverse/test-connection"));
+    await page.click("#dataverse-connection-test");
+    const body = (await posted).postDataJSON() as Record<string, unknown>;
+    for (const name of [...TEXT_SETTINGS, ...Object.keys(CREDENTIALS), "sendX5c", "tls", "timeout", "id"])
+      assert.ok(name in body, `Test connection sends ${name}`);
+    assert.equal(body.authType, "secret");
+    assert.ok(typeof body.clientSecret === "string" && body.clientSecret !== "", "the secret (typed, or __PWRD__ once stored)");
+    await page.locator("#dataverse-connection-test-result .fa-check").waitFor();
+    await page.click("#node-config-dialog-cancel");
+    await page.click("#node-dialog-cancel");
+    assert.deepEqual(await nodeStates(added.connection, ["authType", "cloud", "valid"]), ["secret", "custom", true]);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test("a pasted connection string fills the fields; a thumbprint asks for the PEM; a type that signs in as a person says why", async () => {
+    await openConnectionDialog();
+    await page.click("#dataverse-connection-paste-toggle");
+    const paste = async (text: string) => {
+      await page.fill("#dataverse-connection-paste-text", text);
+      await page.click("#dataverse-connection-paste-fill");
+      return page.locator("#dataverse-connection-paste-result").innerText();
+    };
+    const clientId = "51f81489-12ee-4a9e-aaae-a2591f45987d";
+    const filled = await paste(
+      ` authtype = ClientSecret ; Service Uri='https://contoso.crm.dynamics.com'; AppId=${clientId}; Secret="a;b""c"; Authority=https://login.microsoftonline.com/contoso.onmicrosoft.com;LoginPrompt=Never`,
+    );
+    assert.match(filled, /^Filled: Sign in with, Environment URL, Cloud, Tenant, Client ID, Client secret\./);
+    assert.equal(await page.inputValue("#dataverse-connection-paste-text"), "", "the pasted text is not kept");
+    assert.equal(await page.inputValue("#node-config-input-url"), "https://contoso.crm.dynamics.com");
+    assert.equal(await page.inputValue("#node-config-input-cloud"), "public");
+    assert.equal(await page.inputValue("#node-config-input-tenant"), "contoso.onmicrosoft.com");
+    assert.equal(await page.inputValue("#node-config-input-clientId"), clientId);
+    assert.equal(await page.inputValue("#node-config-input-clientSecret"), 'a;b"c');
+    for (const field of ["url", "tenant", "clientId", "clientSecret"]) assert.equal(await configHasError(field), false, field);
+
+    const thumbprint = await paste(`AuthType=Certificate;Url=https://contoso.crm.dynamics.com;ClientId=${clientId};Thumbprint=DE8E44A9F07C`);
+    assert.match(
+      thumbprint,
+      /thumbprint \(DE8E44A9F07C\), which only works with the Windows certificate store\. Paste the certificate and its private key as PEM/,
+    );
+    assert.equal(await page.inputValue("#node-config-input-authType"), "certificate");
+    for (const field of ["certificate", "privateKey"]) {
+      assert.equal(await page.locator(`#node-config-input-${field}`).isVisible(), true, field);
+      assert.equal(await configHasError(field), true, `${field} is highlighted`);
+    }
+    await trayScreenshot("connection-paste-thumbprint.png");
+
+    const person = await paste("AuthType=OAuth;Username=jsmith@contoso.onmicrosoft.com;Password=Pa55word;Url=https://contoso.crm.dynamics.com");
+    assert.match(person, /cannot be used: AuthType=OAuth signs in as a person/);
+    assert.ok(!person.includes("Pa55word"));
+    assert.match(await paste("AuthType=ClientSecret;Pa55word"), /part 2 has no '='/);
+    await page.click("#node-config-dialog-cancel");
+    await page.click("#node-dialog-cancel");
+    assert.deepEqual(await nodeStates(added.connection, ["authType", "url", "valid"]), ["secret", emu.dataverseUrl, true]);
     assert.deepEqual(pageErrors, []);
   });
 
@@ -527,6 +625,20 @@ async function addNode(type: string, x: number, y: number): Promise<string> {
 
 function nodeIds(type: string): Promise<string[]> {
   return page.evaluate((t) => RED.nodes.filterNodes({ type: t }).map((n: { id: string }) => n.id), type);
+}
+
+/** The connection dialog of the connection the first whoami node uses. */
+async function openConnectionDialog(): Promise<void> {
+  await openDialog(added.whoami);
+  await page.click("#node-input-btn-connection-edit");
+  await page.locator("#node-config-input-url").waitFor({ state: "visible" });
+}
+
+/** The sign-in fields the connection dialog shows, in the order of SIGN_IN_FIELDS. */
+async function visibleSignInFields(): Promise<string[]> {
+  const shown: string[] = [];
+  for (const field of SIGN_IN_FIELDS) if (await page.locator(`#node-config-input-${field}`).isVisible()) shown.push(field);
+  return shown;
 }
 
 async function openDialog(id: string): Promise<void> {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
+import { CREDENTIALS, TEXT_SETTINGS } from "../../src/shared/connection-node";
 
 const root = path.resolve(__dirname, "../..");
 const types = [
@@ -25,6 +26,8 @@ const catalogues: Record<string, Record<string, unknown>> = Object.fromEntries(
   types.map((type) => [type, JSON.parse(read(`nodes/locales/en-US/${type}.json`))]),
 );
 const editorJs = read("resources/dataverse-editor.js");
+/** The connection-string parser as the editor loads it (built from src/client/connection-string.ts). */
+const connectionStringJs = read("resources/dataverse-connection-string.js");
 
 /** The catalogue text for a key as the editor resolves it: "<type>.a.b" in <type>'s catalogue, or "<module>/<type>:<key>". */
 function lookup(key: string, ownType: string): unknown {
@@ -62,9 +65,12 @@ describe("catalogues", () => {
     const dynamic = [
       ...["table", "rowId", "rowIdJson", "rowJson", "select", "selectJson", "expand", "orderby", "maxRows", "pageSize"],
       ...["fetchXml", "fetchXmlEntity"],
+      ...["urlRequired", "tenantRequired", "clientIdRequired", "clientSecretRequired", "certificateRequired", "privateKeyRequired"],
     ].map((k) => `errors.${k}`);
     const labels = ["concurrency", "queueLimit", "maxThrottleWait", "maxRetries", "timeout", "bulkSize"].map((n) => `label.${n}`);
-    const envOptions = ["cloud.envNamed", "bulk.envNamed"]; // keepEnvOption's label of a ${NAME} value
+    const envOptions = ["cloud.envNamed", "bulk.envNamed", "authType.envNamed"]; // keepEnvOption's label of a ${NAME} value
+    labels.push(...["url", "cloud", "authority", "tenant", "clientId", "clientSecret", "authType"].map((n) => `label.${n}`)); // what a pasted string filled
+    labels.push("placeholder.authority", "placeholder.authorityAdfs");
     for (const key of [...keys, ...dynamic, ...labels, ...envOptions]) {
       assert.equal(typeof lookup(`dataverse-connection.${key}`, "dataverse-connection"), "string", key);
     }
@@ -147,6 +153,101 @@ describe("node definitions and icons", () => {
     assert.equal(def.defaults.bulk.validate.call({}, "sometimes", {}), "errors.bulk");
     assert.equal(def.defaults.bulkSize.validate.call({}, "1001", {}), editor.validators.bulkSize.call({}, "1001", {}));
     assert.equal(def.defaults.bulkSize.validate.call({}, "", {}), true);
+  });
+});
+
+describe("the connection's sign-in settings", () => {
+  it("declares every credential of the runtime, by name and type, and the new settings with their defaults", () => {
+    const def = definition("dataverse-connection");
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(def.credentials).map(([name, spec]) => [name, (spec as { type: string }).type])),
+      Object.fromEntries(Object.entries(CREDENTIALS).map(([name, spec]) => [name, spec.type])),
+    );
+    for (const name of TEXT_SETTINGS) assert.ok(def.defaults[name], name);
+    assert.equal(def.defaults.authType.value, "secret");
+    assert.equal(def.defaults.apiVersion.value, "9.2");
+    assert.equal(def.defaults.sendX5c.value, false);
+    assert.equal(def.defaults.tokenFile.value, "");
+    assert.equal(def.defaults.proxy.value, "");
+  });
+
+  it("an old connection (client secret, with or without authType) still validates", () => {
+    const def = definition("dataverse-connection");
+    for (const authType of [undefined, "secret"]) {
+      const node = {
+        url: "https://contoso.crm.dynamics.com",
+        tenant: "contoso.onmicrosoft.com",
+        cloud: "public",
+        authority: "",
+        authType,
+        credentials: { has_clientSecret: true },
+      };
+      for (const [name, spec] of Object.entries(def.defaults) as [string, any][]) {
+        if (spec.validate) assert.equal(spec.validate.call(node, (node as Record<string, unknown>)[name] ?? spec.value, {}), true, name);
+      }
+      assert.equal(def.credentials.clientSecret.validate.call(node, "__PWRD__", {}), true);
+      assert.equal(def.credentials.clientId.validate.call(node, "51f81489-12ee-4a9e-aaae-a2591f45987d", {}), true);
+    }
+  });
+
+  const v = loadEditor().validators;
+  const check = (name: string, value: unknown, node: Record<string, unknown> = {}) => v[name].call(node, value, {});
+
+  it("what is required depends on authType: tenant, client ID and secret for secret; PEM or PFX for certificate; nothing for managed identity", () => {
+    const secret = { authType: "secret" };
+    assert.equal(check("tenant", "", secret), "errors.tenantRequired");
+    assert.equal(check("clientId", "", secret), "errors.clientIdRequired");
+    assert.equal(check("clientSecret", "", secret), "errors.clientSecretRequired");
+    assert.equal(check("clientSecret", "", {}), "errors.clientSecretRequired", "no authType is secret");
+    for (const authType of ["certificate", "managedIdentity", "workloadIdentity"]) assert.equal(check("clientSecret", "", { authType }), true, authType);
+    for (const authType of ["managedIdentity", "workloadIdentity"]) {
+      assert.equal(check("tenant", "", { authType }), true, authType);
+      assert.equal(check("clientId", "", { authType }), true, `${authType}: empty is system-assigned / AZURE_CLIENT_ID`);
+      assert.equal(check("clientId", "my-identity", { authType }), "errors.clientId");
+    }
+    const certificate = { authType: "certificate" };
+    assert.equal(check("certificate", "", certificate), "errors.certificateRequired");
+    assert.equal(check("privateKey", "", certificate), "errors.privateKeyRequired");
+    assert.equal(check("certificate", "", { ...certificate, credentials: { has_pfx: true } }), true, "a PFX instead");
+    assert.equal(check("certificate", "MIIC…", certificate), "errors.certificate");
+    assert.equal(check("certificate", "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----", certificate), true);
+    for (const key of ["PRIVATE KEY", "RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY"])
+      assert.equal(check("privateKey", `-----BEGIN ${key}-----\nMII`, certificate), true);
+    assert.equal(check("privateKey", "__PWRD__", certificate), true, "the stored key");
+    assert.equal(check("pfx", "not base64!", certificate), "errors.pfx");
+    assert.equal(check("pfx", "MIIKEQIBAzCCCc8=", certificate), true);
+    assert.equal(check("certificate", "", secret), true, "only the certificate type checks it");
+    for (const t of ["secret", "certificate", "managedIdentity", "workloadIdentity", "${AUTH_TYPE}", ""]) assert.equal(check("authType", t), true, t);
+    assert.equal(check("authType", "password"), "errors.authType");
+  });
+
+  it("AD FS: the authority is the AD FS URL and no tenant is needed", () => {
+    const adfs = { cloud: "adfs", authType: "secret" };
+    assert.equal(check("tenant", "", adfs), true);
+    assert.equal(check("authority", "", adfs), "errors.authorityRequired");
+    assert.equal(check("authority", "https://adfs.contoso.com/adfs", adfs), true);
+    assert.equal(check("authority", "adfs.contoso.com", adfs), "errors.authorityAdfs");
+    assert.equal(check("cloud", "adfs"), true);
+  });
+
+  it("a connection string fills what is left empty: URL, tenant, client ID and secret are then not required", () => {
+    const node = { authType: "secret", credentials: { has_connectionString: true } };
+    for (const name of ["url", "tenant", "clientId", "clientSecret"]) assert.equal(check(name, "", node), true, name);
+    assert.equal(check("url", "", { authType: "secret" }), "errors.urlRequired");
+    assert.equal(check("connectionString", "${DATAVERSE_CONNECTION_STRING}"), true);
+    assert.equal(check("connectionString", "__PWRD__"), true);
+    assert.equal(check("connectionString", "AuthType=ClientSecret;Url=https://a.crm.dynamics.com;ClientId=x;ClientSecret=y"), true);
+    assert.match(
+      String(check("connectionString", "AuthType=OAuth;Username=a@b.c;Password=Pa55")),
+      /^errors\.connectionString \{"reason":"AuthType=OAuth signs in as a person/,
+    );
+  });
+
+  it("Web API version 8.0 to 9.2, proxy an http(s) URL; empty is the default", () => {
+    for (const version of ["", "9.2", "9.1", "9.0", "8.2", "8.0", "${DV_API_VERSION}"]) assert.equal(check("apiVersion", version), true, version);
+    for (const version of ["9.3", "7.0", "v9.2", "9"]) assert.equal(check("apiVersion", version), "errors.apiVersion", version);
+    for (const proxy of ["", "http://proxy.contoso.com:8080", "https://127.0.0.1:3128/", "${HTTPS_PROXY}"]) assert.equal(check("proxy", proxy), true, proxy);
+    for (const proxy of ["proxy:8080", "socks5://proxy:1080", "http://proxy:8080/path"]) assert.equal(check("proxy", proxy), "errors.proxy", proxy);
   });
 });
 
@@ -304,6 +405,7 @@ function loadEditor(): {
     validators: { typedInput: () => () => true },
   };
   const $ = () => ({ val: () => undefined });
+  vm.runInNewContext(connectionStringJs, { window });
   vm.runInNewContext(editorJs, { window, RED, $ });
   return window.DataverseEditor;
 }

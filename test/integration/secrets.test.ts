@@ -1,5 +1,5 @@
-// The client secret and access tokens never appear in a msg, a log line, a node status, a debug
-// message, an error, the process output or an exported flow.
+// The client secret, access tokens and connection strings never appear in a msg, a log line, a node
+// status, a debug message, an error, the process output or an exported flow.
 import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
 import type { RunningEmulator } from "../../emulator";
@@ -26,6 +26,7 @@ before(async () => {
   }
 });
 after(async () => {
+  delete process.env.LEAK_TEST_CONNECTION_STRING;
   restore.forEach((r) => r());
   await helper.unload();
   await emu.close();
@@ -39,12 +40,25 @@ it("no secret or token leaks anywhere, through success, 401 retry, sign-in failu
     { id: "who", type: "dataverse-whoami", z: "tab", connection: "conn", wires: [["out", "dbg"]] },
     { id: "make", type: "dataverse-create", z: "tab", connection: "conn", table: "accounts", tableType: "str", returnRow: true, wires: [["out", "dbg"]] },
     { id: "bad", type: "dataverse-whoami", z: "tab", connection: "badconn", wires: [["out", "dbg"]] },
+    // configured by a connection string alone (from an environment variable), and by one that cannot be used
+    { id: "csconn", type: "dataverse-connection", name: "from a connection string", url: "", tenant: "", cloud: "public", authType: "secret" },
+    { id: "oauthconn", type: "dataverse-connection", name: "a person's", url: "", tenant: "", cloud: "public", authType: "secret" },
+    { id: "cswho", type: "dataverse-whoami", z: "tab", connection: "csconn", wires: [["out", "dbg"]] },
+    { id: "oauthwho", type: "dataverse-whoami", z: "tab", connection: "oauthconn", wires: [["out", "dbg"]] },
     { id: "dbg", type: "debug", z: "tab", active: true, tosidebar: true, console: true, tostatus: true, complete: "true", targetType: "full" },
     { id: "out", type: "helper", z: "tab", wires: [] },
     { id: "catch-all", type: "catch", z: "tab", scope: null, wires: [["caught", "dbg"]] },
     { id: "caught", type: "helper", z: "tab", wires: [] },
   ];
-  const credentials = { ...credentialsFor(emu), badconn: { clientId: emu.clientId, clientSecret: `${emu.clientSecret}-wrong` } };
+  const connectionString = `AuthType=ClientSecret;Url=${emu.dataverseUrl};ClientId=${emu.clientId};ClientSecret='${emu.clientSecret}';Authority=https://${emu.authorityHost}/${emu.tenantId}`;
+  process.env.LEAK_TEST_CONNECTION_STRING = connectionString;
+  const personPassword = "Person-Pa55word!";
+  const credentials = {
+    ...credentialsFor(emu),
+    badconn: { clientId: emu.clientId, clientSecret: `${emu.clientSecret}-wrong` },
+    csconn: { connectionString: "${LEAK_TEST_CONNECTION_STRING}" },
+    oauthconn: { connectionString: `AuthType=OAuth;Username=jsmith@contoso.onmicrosoft.com;Password=${personPassword};Url=https://contoso.crm.dynamics.com` },
+  };
   await helper.load([...nodes, debugNode], flow as Parameters<typeof helper.load>[1], credentials);
 
   const messages: unknown[] = [];
@@ -57,6 +71,12 @@ it("no secret or token leaks anywhere, through success, 401 retry, sign-in failu
   assert.equal(failed.kind, "caught");
   record(failed);
   record(await run("make", { payload: "not an object" }));
+  const fromString = await run("cswho", {});
+  assert.equal(fromString.kind, "out", "the connection string signs in");
+  record(fromString);
+  const person = await run("oauthwho", {});
+  assert.match(person.msg.error.message, /AuthType=OAuth signs in as a person/);
+  record(person);
   const burst = collect(5);
   for (let i = 0; i < 5; i++) helper.getNode("who").receive({});
   (await burst).forEach(record);
@@ -86,6 +106,8 @@ it("no secret or token leaks anywhere, through success, 401 retry, sign-in failu
   assert.ok(haystacks.log.includes("client secret is wrong"), "the sign-in error was logged (so the log was captured)");
   for (const [where, text] of Object.entries(haystacks)) {
     assert.ok(!text.includes(emu.clientSecret), `the client secret appears in ${where}`);
+    assert.ok(!text.includes(personPassword), `the password of a connection string appears in ${where}`);
+    assert.ok(!text.includes(`ClientId=${emu.clientId}`), `a connection string appears in ${where}`);
     for (const token of new Set(tokens)) {
       assert.ok(!text.includes(token), `an access token appears in ${where}`);
       assert.ok(!text.includes(token.split(".")[1] ?? token), `part of an access token appears in ${where}`);

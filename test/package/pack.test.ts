@@ -44,6 +44,7 @@ it("npm pack ships the compiled nodes, editor files, icons and examples, and not
   assert.ok(files.some((f) => f.startsWith("nodes/client/")));
   assert.ok(files.some((f) => f.startsWith("examples/") && f.endsWith(".json")));
   assert.ok(files.includes("resources/dataverse-editor.js"), "the shared editor code is packed");
+  assert.ok(files.includes("resources/dataverse-connection-string.js"), "the connection-string parser, built for the editor, is packed");
   assert.ok(!files.some((f) => /^(src|test|emulator|scripts|bench)\//.test(f)), "no sources or tests are packed");
   // Example names are menu labels, and file names on every system: nothing Windows refuses.
   for (const file of files) assert.doesNotMatch(file, /[:*?"<>|\\]/, `${file} can be unpacked on Windows`);
@@ -80,6 +81,9 @@ it("installs into a fresh user dir and Node-RED loads its eight types with icons
   const editorJs = await fetch(`${base}/resources/node-red-contrib-dataverse/dataverse-editor.js`);
   assert.equal(editorJs.status, 200, "resources/ is served to the editor");
   assert.match(await editorJs.text(), /window\.DataverseEditor = /);
+  const parser = await fetch(`${base}/resources/node-red-contrib-dataverse/dataverse-connection-string.js`);
+  assert.equal(parser.status, 200, "the connection-string parser is served to the editor");
+  assert.match(await parser.text(), /window\.DataverseConnectionString = exports/);
 });
 
 it("a deployed connection keeps its secret out of the exported flow, the admin API and the flow file", async () => {
@@ -105,10 +109,18 @@ it("a deployed connection keeps its secret out of the exported flow, the admin A
   const exported = await (await fetch(`${base}/flows`, { headers: { "Node-RED-API-Version": "v2" } })).text();
   assert.ok(exported.includes("dataverse-connection") && !exported.includes(secret), "GET /flows holds no secret");
   const creds = (await (await fetch(`${base}/credentials/dataverse-connection/c1`)).json()) as Record<string, unknown>;
-  // Text credentials come back as they are; a password only as has_<name>.
-  assert.equal(creds.clientId, "3f2504e0-4f89-41d3-9a0c-0305e82c3301");
-  assert.equal(creds.has_clientSecret, true);
-  assert.ok(!JSON.stringify(creds).includes(secret), "the credentials endpoint never returns the secret");
+  // Text credentials are shown, password ones only say whether they are set.
+  assert.deepEqual(creds, {
+    clientId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+    has_clientSecret: true,
+    certificate: "",
+    proxyUsername: "",
+    has_privateKey: false,
+    has_pfx: false,
+    has_passphrase: false,
+    has_proxyPassword: false,
+    has_connectionString: false,
+  });
   for (const file of readdirSync(installedUserDir).filter((f) => f.endsWith(".json"))) {
     assert.ok(!readFileSync(path.join(installedUserDir, file), "utf8").includes(secret), `${file} holds no plain secret`);
   }
