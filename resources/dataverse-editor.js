@@ -26,7 +26,8 @@
     var AUTH_TYPES = ["secret", "certificate", "managedIdentity", "workloadIdentity"];
     /** Web API versions of /api/data/v<version>/: on-premises servers run 8.0 to 9.1, online 9.2. */
     var API_VERSION = /^(8\.[0-2]|9\.[0-2])$/;
-    var ADFS_URL = /^https:\/\/[a-z0-9.-]+(:\d+)?\/adfs\/?$/i;
+    /** The AD FS service URL; without a scheme it is read as https, as the runtime does. */
+    var ADFS_URL = /^(https:\/\/)?[a-z0-9.-]+(:\d+)?\/adfs\/?$/i;
     var PROXY_URL = /^https?:\/\/[^\s/?#]+\/?$/i;
     /** The connection's settings and credentials, by the names the runtime takes (src/shared/connection-node.ts). */
     var TEXT_SETTINGS = ["url", "tenant", "cloud", "authority", "authType", "apiVersion", "tokenFile", "proxy"];
