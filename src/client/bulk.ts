@@ -51,7 +51,7 @@ export class BulkSizer {
 }
 
 const EXECUTION_TIME_LIMIT = "0x80072321";
-/** How many key filters go into one query when learning the ids of rows upserted by key. */
+/** How many key or id filters go into one query when learning or checking the ids of rows. */
 const KEYS_PER_LOOKUP = 100;
 /** How long an id look-up waits before its second try, at most (it holds one request slot meanwhile). */
 const MAX_LOOKUP_WAIT_MS = 5_000;
@@ -144,26 +144,49 @@ async function answerParts(ctx: BulkContext, reqs: ApiRequest[], res: ApiRespons
     return reqs.map(() => ({ failed: asDataverseError(err) }));
   }
   const bulk = { via: "$batch" as const, size: reqs.length };
-  return Promise.all(
-    reqs.map(async (req, i): Promise<MemberOutcome> => {
-      const part = parts[i];
-      if (!part) return { transient: new DataverseError({ message: "The $batch answer had no part for this row", retryable: true }) };
-      const answer: ApiResponse = { status: part.status, headers: part.headers, body: part.body, bulk };
-      if (part.status < 400) return { ok: answer };
-      if (part.status === 412 && req.bulk?.generatedId) {
-        // Our own id already exists: an earlier try whose answer was lost wrote it.
-        // A check that got no answer (the connection an earlier reset left behind) is tried again later.
-        const confirmed = await ctx.exchange({ method: "GET", path: `${req.bulk.set}(${req.bulk.id})`, idempotent: true }).catch(asDataverseError);
-        if (confirmed instanceof DataverseError) return { transient: confirmed };
-        if (confirmed.status === 200) return { ok: { status: 204, headers: entityId(ctx, req.bulk), body: undefined, bulk } };
-      }
-      const error = ctx.errorOf(req, answer);
-      const verdict = classify({ status: part.status, code: error.code }, true);
-      if (verdict.kind === "throttled") return { throttled: error, retryAfterMs: 0 };
-      if (verdict.kind === "transient") return { transient: error };
-      return { failed: error };
-    }),
-  );
+  // Our own id already exists: an earlier try whose answer was lost wrote it. All such rows are
+  // checked in one query, so the check stays within this request's slot (a GET per row would fan
+  // out past the connection's concurrency and Dataverse's limit, and a throttled check is no answer).
+  const ownRows = reqs.filter((req, i) => parts[i]?.status === 412 && req.bulk?.generatedId).map((req) => req.bulk!);
+  const found = await existingIds(ctx, ownRows);
+  return reqs.map((req, i): MemberOutcome => {
+    const part = parts[i];
+    if (!part) return { transient: new DataverseError({ message: "The $batch answer had no part for this row", retryable: true }) };
+    const answer: ApiResponse = { status: part.status, headers: part.headers, body: part.body, bulk };
+    if (part.status < 400) return { ok: answer };
+    if (part.status === 412 && req.bulk?.generatedId) {
+      // A check that got no answer is tried again later, not reported as a duplicate.
+      if (!found) return { transient: uncheckedOwnRow() };
+      if (found.has(req.bulk.id!)) return { ok: { status: 204, headers: entityId(ctx, req.bulk), body: undefined, bulk } };
+    }
+    const error = ctx.errorOf(req, answer);
+    const verdict = classify({ status: part.status, code: error.code }, true);
+    if (verdict.kind === "throttled") return { throttled: error, retryAfterMs: 0 };
+    if (verdict.kind === "transient") return { transient: error };
+    return { failed: error };
+  });
+}
+
+/** Which of these rows (by id) exist, in a few queries; undefined when a query got no answer. */
+async function existingIds(ctx: BulkContext, writes: BulkWrite[]): Promise<Set<string> | undefined> {
+  const found = new Set<string>();
+  for (let start = 0; start < writes.length; start += KEYS_PER_LOOKUP) {
+    const chunk = writes.slice(start, start + KEYS_PER_LOOKUP);
+    const { set, idColumn } = chunk[0];
+    const filter = chunk.map((w) => `${idColumn} eq ${w.id}`).join(" or ");
+    const res = await lookup(ctx, { method: "GET", path: `${set}?$select=${idColumn}&$filter=${encodeURIComponent(filter)}`, idempotent: true });
+    const rows = (res?.body as { value?: unknown } | undefined)?.value;
+    if (!Array.isArray(rows)) return undefined;
+    for (const row of rows as Array<Record<string, unknown>>) if (typeof row[idColumn] === "string") found.add((row[idColumn] as string).toLowerCase());
+  }
+  return found;
+}
+
+function uncheckedOwnRow(): DataverseError {
+  return new DataverseError({
+    message: "A row with this message's own id already exists, and checking that an earlier try whose answer was lost wrote it got no answer",
+    retryable: true,
+  });
 }
 
 /** A bulk message's answer: CreateMultiple names the ids; the others are 204, and upserts by key look theirs up. */

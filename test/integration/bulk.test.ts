@@ -135,6 +135,8 @@ describe("automatic bulk", () => {
     const rows = (await t.api.rows("accounts")).filter((r) => String(r.name).startsWith("lost "));
     assert.equal(rows.length, 200);
     for (const { msg } of outcomes) assert.ok(rows.some((r) => r.accountid === msg.rowId));
+    // Rows a resent bulk meets as its own are checked within the connection's one request at a time.
+    assert.equal((await t.api.stats()).peakConcurrency, 1);
   });
 
   it("a 429 storm during bulk pauses, then everything is written", async () => {
