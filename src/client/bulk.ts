@@ -74,10 +74,7 @@ export async function combineWrites(ctx: BulkContext, reqs: ApiRequest[]): Promi
   try {
     res = await ctx.exchange(request);
   } catch (err) {
-    const error = asDataverseError(err);
-    const verdict = classify({ networkCode: error.code, retryable: error.retryable }, true);
-    if (verdict.kind === "transient" && verdict.reached) reqs.forEach(ctx.markLost);
-    return reqs.map(() => (verdict.kind === "transient" ? { transient: error } : { failed: error }));
+    return noAnswer(ctx, reqs, err);
   }
   if (res.status >= 400) {
     const error = ctx.errorOf(request, res);
@@ -89,12 +86,20 @@ export async function combineWrites(ctx: BulkContext, reqs: ApiRequest[]): Promi
     try {
       return await answerParts(ctx, reqs, await ctx.exchange(batchRequest(ctx, reqs)));
     } catch (err) {
-      return reqs.map(() => ({ transient: asDataverseError(err) }));
+      return noAnswer(ctx, reqs, err);
     }
   }
   ctx.sizer.grow();
   if (first.via === "$batch") return answerParts(ctx, reqs, res);
   return bulkAnswers(ctx, reqs, res);
+}
+
+/** A combined request got no answer: if it may have reached Dataverse, its rows are checked when tried again. */
+function noAnswer(ctx: BulkContext, reqs: ApiRequest[], err: unknown): MemberOutcome[] {
+  const error = asDataverseError(err);
+  const verdict = classify({ networkCode: error.code, retryable: error.retryable }, true);
+  if (verdict.kind === "transient" && verdict.reached) reqs.forEach(ctx.markLost);
+  return reqs.map(() => (verdict.kind === "transient" ? { transient: error } : { failed: error }));
 }
 
 /** A row as a bulk message's target, built only when it goes in one: its type, and its id or @odata.id. */

@@ -57,8 +57,12 @@ export class RequestPipeline {
     if (hint) scheduler.setDopHint(hint);
     if (res.status >= 400 && this.lostAnswers.has(req) && req.afterLostAnswer) {
       const sameToken = token;
-      const recovered = await req.afterLostAnswer(res, (check) => this.exchange(check, sameToken, abort));
-      if (recovered) return { ok: recovered };
+      try {
+        res = (await req.afterLostAnswer(res, (check) => this.exchange(check, sameToken, abort))) ?? res;
+      } catch (err) {
+        // The check got no answer: the write is tried again, and checked again.
+        return { transient: asDataverseError(err) };
+      }
     }
     if (req.answersInParts && /^multipart\/mixed/i.test(res.headers["content-type"] ?? "")) return { ok: res };
     const retryAfter = retryAfterSeconds(res.headers["retry-after"]);

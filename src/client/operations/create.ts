@@ -60,6 +60,8 @@ async function confirmCreated(
 ): Promise<ApiResponse | undefined> {
   if (answer.status !== 412) return undefined;
   const found = await exchange({ method: "GET", path: rowPath(set, { id }), idempotent: true });
+  // A busy or failing check is answered as such, so the create is tried (and checked) again.
+  if (found.status === 429 || found.status >= 500) return found;
   if (found.status !== 200) return undefined;
   const headers = { ...found.headers, "odata-entityid": `${ctx.apiBase}${rowPath(set, { id })}` };
   return returnRow ? { status: 201, headers, body: found.body } : { status: 204, headers, body: undefined };
