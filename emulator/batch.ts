@@ -183,7 +183,7 @@ class BatchRun {
     try {
       const req = this.innerRequest(op, refs);
       if (!isApiPath(req.path)) throw unknownSegment(req.path);
-      inner = apiContext(this.ctx.core, req);
+      inner = apiContext(this.ctx.core, req, this.ctx.caller?.app, this.ctx.caller);
       return { response: this.route(inner), inner };
     } catch (e) {
       if (e instanceof DataverseError) return { response: errorResponse(e), inner };
