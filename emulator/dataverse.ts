@@ -12,7 +12,8 @@ import { requestLimitMessage, retryAfterSeconds } from "./limits";
 import { handleEntityDefinitions } from "./metadata";
 import { parseSegment } from "./odata";
 import { handleTable } from "./records";
-import { addTally } from "./requestlog";
+import { addTally, type RanAs } from "./requestlog";
+import type { Caller } from "./callers";
 import { handleSdkMessageFilters } from "./sdkmessages";
 import type { EmuRequest, EmuResponse, Site } from "./server";
 import { TABLES, tableBySet } from "./tables";
@@ -62,6 +63,13 @@ function authenticate(core: EmulatorCore, req: EmuRequest): EmuResponse | AppReg
     return errorResponse(new DataverseError(403, CODES.notMember, "The user is not a member of the organization."));
   }
   return issued.app;
+}
+
+/** What the request log keeps of a request's caller (no app object: the log goes out as JSON). */
+function ranAs(caller: Caller | undefined): RanAs | undefined {
+  if (!caller) return undefined;
+  const { app: _app, ...rest } = caller;
+  return rest;
 }
 
 /** The names of the service document: entity sets, plus the other collections clients may ask for. */
@@ -141,7 +149,7 @@ async function handle(core: EmulatorCore, server: WebServer, req: EmuRequest): P
   try {
     await core.timers.sleep(core.config.latencyMs);
     ctx = apiContext(core, req, app);
-    return { ...route(ctx), log: { operations: ctx.usage.operations } };
+    return { ...route(ctx), log: { operations: ctx.usage.operations, ranAs: ranAs(ctx.caller) } };
   } catch (e) {
     if (e instanceof DataverseError) return { ...errorResponse(e), log: { operations: ctx?.usage.operations ?? 1 } };
     throw e;
