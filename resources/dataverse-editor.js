@@ -806,9 +806,12 @@
         return RED._("node-red-contrib-dataverse/" + type + ":" + type + ".requestOptions." + key);
     }
 
-    /** What a node type adds to its defaults: each option off or empty, so older flows read as off. */
-    function requestOptionDefaults() {
+    /** A node type's defaults with the request options added: each off or empty, as older flows read. */
+    function withRequestOptions(nodeDefaults) {
         var defaults = {};
+        Object.keys(nodeDefaults).forEach(function (name) {
+            defaults[name] = nodeDefaults[name];
+        });
         REQUEST_OPTIONS.forEach(function (option) {
             var check = REQUEST_OPTION_CHECKS[option.name];
             defaults[option.name] = { value: option.fallback === "bool" ? "false" : "" };
@@ -888,7 +891,7 @@
     }
 
     window.DataverseEditor = {
-        requestOptionDefaults: requestOptionDefaults,
+        withRequestOptions: withRequestOptions,
         prepareRequestOptions: prepareRequestOptions,
         isEnv: isEnv,
         validators: validators,
