@@ -816,7 +816,8 @@
             var check = REQUEST_OPTION_CHECKS[option.name];
             defaults[option.name] = { value: option.fallback === "bool" ? "false" : "" };
             if (check) {
-                defaults[option.name].validate = function (v) {
+                // Two parameters: Node-RED then shows the returned text as the reason.
+                defaults[option.name].validate = function (v, opt) {
                     var type = this[option.name + "Type"] || option.fallback;
                     var value = trimmed(v);
                     return type !== "str" || value === "" || isEnv(value) || check(value)
@@ -867,7 +868,13 @@
         var anchor = $("#node-input-name").closest(".form-row");
         $('<div class="form-row"></div>').append(toggle).insertBefore(anchor);
         section.insertBefore(anchor);
+        // Node-RED attached its validation to the fields before this section existed: a change here runs it
+        // through a field that was there (it checks every field, these included).
+        var validate = function () {
+            $("#node-input-name").trigger("change");
+        };
         REQUEST_OPTIONS.forEach(function (option) {
+            $("#node-input-" + option.name).on("change keyup paste", validate);
             $("#node-input-" + option.name).typedInput({
                 default: option.fallback,
                 types: option.types,
