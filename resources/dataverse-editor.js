@@ -816,9 +816,10 @@
             var check = REQUEST_OPTION_CHECKS[option.name];
             defaults[option.name] = { value: option.fallback === "bool" ? "false" : "" };
             if (check) {
-                // Two parameters: Node-RED then shows the returned text as the reason.
+                // Two parameters: Node-RED then shows the returned text as the reason (opt is not needed here).
                 defaults[option.name].validate = function (v, opt) {
-                    var type = this[option.name + "Type"] || option.fallback;
+                    void opt;
+                    var type = typeOf(this, option.name + "Type", option.fallback);
                     var value = trimmed(v);
                     return type !== "str" || value === "" || isEnv(value) || check(value)
                         ? true
