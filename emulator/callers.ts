@@ -3,7 +3,8 @@
 // MSCRM.SuppressDuplicateDetection and the `tag` query parameter. Checked the way Dataverse does:
 // a malformed value is a 400, a missing privilege a 403 (0x80040220), an unknown user a 404.
 import { badRequest, CODES, DataverseError } from "./errors";
-import { PRIVILEGE_IDS, userByObjectId, type AppRegistration, type Privilege } from "./identities";
+import type { AppRegistration } from "./identities";
+import { applicationUserOf, PRIVILEGE_IDS, userByObjectId, type Privilege } from "./users";
 
 export interface Caller {
   app: AppRegistration;
@@ -26,7 +27,7 @@ const BYPASS_LOGIC = new Set(["customsync", "customasync"]);
  * caller: a part's own headers win, those it does not set come from the batch.
  */
 export function callerOf(app: AppRegistration, headers: Record<string, string>, query: Map<string, string>, outer?: Caller): Caller {
-  const own = app.applicationUserId ?? "";
+  const own = applicationUserOf(app).systemUserId;
   const caller: Caller = outer ? { ...outer, tag: undefined } : { app, userId: own, bypassPlugins: false, bypassBusinessLogic: "" };
   const objectId = headers["callerobjectid"];
   if (objectId !== undefined) Object.assign(caller, actingFor(app, objectId.trim()));
@@ -43,7 +44,7 @@ export function callerOf(app: AppRegistration, headers: Record<string, string>, 
 }
 
 function actingFor(app: AppRegistration, objectId: string): Pick<Caller, "userId" | "onBehalfOf"> {
-  const own = app.applicationUserId ?? "";
+  const own = applicationUserOf(app).systemUserId;
   if (!GUID.test(objectId)) throw badRequest(`The value of the CallerObjectId header is not a valid Guid: '${objectId}'.`, CODES.invalidArgument);
   // Naming oneself is no impersonation: createdonbehalfby stays empty.
   if (objectId.toLowerCase() === app.objectId) return { userId: own, onBehalfOf: undefined };
@@ -72,11 +73,12 @@ function bypassLogic(value: string): string {
 }
 
 function requirePrivilege(app: AppRegistration, privilege: Privilege): void {
-  if (app.privileges?.includes(privilege)) return;
+  const user = applicationUserOf(app);
+  if (user.privileges.includes(privilege)) return;
   throw new DataverseError(
     403,
     CODES.missingPrivilege,
-    `Principal user (Id=${app.applicationUserId}, type=8, roleCount=1, privilegeCount=${app.privileges?.length ?? 0}, accessMode=4), is missing ${privilege} privilege (Id=${PRIVILEGE_IDS[privilege]})`,
+    `Principal user (Id=${user.systemUserId}, type=8, roleCount=1, privilegeCount=${user.privileges.length}, accessMode=4), is missing ${privilege} privilege (Id=${PRIVILEGE_IDS[privilege]})`,
   );
 }
 

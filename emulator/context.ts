@@ -1,12 +1,11 @@
 // What a Dataverse route handler gets: the parsed request and the emulator state.
-import { callerOf, type Caller } from "./callers";
 import type { EmulatorCore } from "./core";
 import type { DataverseError } from "./errors";
-import type { AppRegistration } from "./identities";
 import type { Usage } from "./limits";
 import { parsePrefer, parseQuery, type Preferences } from "./odata";
 import { newTally, type WriteTally } from "./requestlog";
 import type { EmuRequest, EmuResponse } from "./server";
+import type { Caller } from "./callers";
 
 export interface DvContext {
   core: EmulatorCore;
@@ -23,7 +22,7 @@ export interface DvContext {
   usage: Usage;
   /** Id-form URL of the row the request created or updated: what a `$batch` Content-ID reference stands for. */
   entityUrl?: string;
-  /** Who the request runs as and the optional behaviours it asked for (callers.ts). */
+  /** Who the request runs as and the optional behaviours it asked for (callers.ts); set once it is authenticated. */
   caller?: Caller;
 }
 
@@ -31,23 +30,18 @@ const API_PATH = /^\/api\/data\/(v9\.[012])(?:\/(.*))?$/i;
 
 export const isApiPath = (path: string): boolean => API_PATH.test(path);
 
-/**
- * The context of a Web API request (top-level or inside a `$batch`, whose caller is `outer`); throws
- * 400 for a malformed query, and the request options' errors (callers.ts).
- */
-export function apiContext(core: EmulatorCore, req: EmuRequest, app?: AppRegistration, outer?: Caller): DvContext {
+/** The context of a Web API request (top-level or inside a `$batch`); throws 400 for a malformed query. */
+export function apiContext(core: EmulatorCore, req: EmuRequest): DvContext {
   const match = req.path.match(API_PATH)!;
-  const query = parseQuery(req.query);
   return {
     core,
     req,
     base: `${core.dataverseUrl}/api/data/${match[1].toLowerCase()}`,
     resourcePath: match[2] ?? "",
-    query,
+    query: parseQuery(req.query),
     prefer: parsePrefer(req.headers.prefer),
     writes: newTally(),
     usage: { operations: 1 },
-    ...(app ? { caller: callerOf(app, req.headers, query, outer) } : {}),
   };
 }
 

@@ -13,7 +13,7 @@ import { handleEntityDefinitions } from "./metadata";
 import { parseSegment } from "./odata";
 import { handleTable } from "./records";
 import { addTally, type RanAs } from "./requestlog";
-import type { Caller } from "./callers";
+import { callerOf, type Caller } from "./callers";
 import { handleSdkMessageFilters } from "./sdkmessages";
 import type { EmuRequest, EmuResponse, Site } from "./server";
 import { TABLES, tableBySet } from "./tables";
@@ -148,7 +148,8 @@ async function handle(core: EmulatorCore, server: WebServer, req: EmuRequest): P
   let ctx: DvContext | undefined;
   try {
     await core.timers.sleep(core.config.latencyMs);
-    ctx = apiContext(core, req, app);
+    ctx = apiContext(core, req);
+    ctx.caller = callerOf(app, req.headers, ctx.query);
     return { ...route(ctx), log: { operations: ctx.usage.operations, ranAs: ranAs(ctx.caller) } };
   } catch (e) {
     if (e instanceof DataverseError) return { ...errorResponse(e), log: { operations: ctx?.usage.operations ?? 1 } };

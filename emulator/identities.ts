@@ -10,6 +10,11 @@ export const TENANT_DOMAIN = "contoso.onmicrosoft.com";
 export const CLIENT_ID = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
 export const CLIENT_SECRET = "Emu8Q~s3cr3t.V4lue-For_Tests-0nly";
 
+/** App with an application user but none of the privileges request options need (users.ts): 403 when it uses them. */
+export const LIMITED_CLIENT_ID = "a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c05";
+export const LIMITED_CLIENT_SECRET = "Lim8Q~n0.Pr1v1leges-F0r_Opt10ns-x5";
+export const LIMITED_OBJECT_ID = "8e4b5f60-1c7d-4b9e-8f0a-4d5e6f7a8b05";
+
 /** App whose only secret has expired: every token request ends in AADSTS7000222. */
 export const EXPIRED_SECRET_CLIENT_ID = "9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d02";
 export const EXPIRED_SECRET_CLIENT_SECRET = "Exp8Q~0ld.S3cr3t-Exp1red_Long-Ag0";
@@ -18,30 +23,10 @@ export const EXPIRED_SECRET_CLIENT_SECRET = "Exp8Q~0ld.S3cr3t-Exp1red_Long-Ag0";
 export const NO_APP_USER_CLIENT_ID = "4c3b2a19-0f8e-4d7c-b6a5-9483726150a3";
 export const NO_APP_USER_CLIENT_SECRET = "NoU8Q~n0.Appl1cati0n-User_Here-x1";
 
-/** App with an application user but none of the privileges the request options need (403 when it uses them). */
-export const LIMITED_CLIENT_ID = "a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c05";
-export const LIMITED_CLIENT_SECRET = "Lim8Q~n0.Pr1v1leges-F0r_Opt10ns-x5";
-
 /** Object ids of the apps' service principals (the `oid` claim of their tokens). */
 export const CLIENT_OBJECT_ID = "5b1e2c3d-8f4a-4e6b-9c7d-1a2b3c4d5e01";
 export const EXPIRED_SECRET_OBJECT_ID = "6c2f3d4e-9a5b-4f7c-8d8e-2b3c4d5e6f02";
 export const NO_APP_USER_OBJECT_ID = "7d3a4e5f-0b6c-4a8d-9e9f-3c4d5e6f7a03";
-export const LIMITED_OBJECT_ID = "8e4b5f60-1c7d-4b9e-8f0a-4d5e6f7a8b05";
-export const LIMITED_APPLICATION_USER_ID = "f6a5e4d3-c2b1-4a0f-9e8d-7c6b5a493827";
-
-/** A person in the tenant who is a user of the environment: the one requests may act for (CallerObjectId). */
-export const USER_ID = "c4d5e6f7-a8b9-4c0d-8e1f-2a3b4c5d6e07";
-export const USER_OBJECT_ID = "d5e6f7a8-b9c0-4d1e-9f2a-3b4c5d6e7f08";
-
-/** Privileges the request options need (CallerObjectId, MSCRM.Bypass… headers). */
-export type Privilege = "prvActOnBehalfOfAnotherUser" | "prvBypassCustomPlugins" | "prvBypassCustomBusinessLogic";
-
-/** Privilege ids as Dataverse names them in a missing-privilege error. */
-export const PRIVILEGE_IDS: Record<Privilege, string> = {
-  prvActOnBehalfOfAnotherUser: "0c5bcd47-cbb7-4d7b-a8a3-5f2f6b4b0c1a",
-  prvBypassCustomPlugins: "148a9b96-2e3b-4ac5-9a3c-e4a1f0b2c3d4",
-  prvBypassCustomBusinessLogic: "2b7c8d9e-0f1a-4b2c-8d3e-4f5a6b7c8d9e",
-};
 
 /** WhoAmI answer for the main app: its application user, business unit and organization. */
 export const APPLICATION_USER_ID = "e5f4d3c2-b1a0-4f9e-8d7c-6b5a49382716";
@@ -62,10 +47,6 @@ export interface AppRegistration {
   secretExpired: boolean;
   /** The app has an application user in the Dataverse environment (else 403). */
   hasApplicationUser: boolean;
-  /** Its application user's id (WhoAmI's UserId, createdby of what it writes). */
-  applicationUserId?: string;
-  /** Privileges its application user holds beyond plain data access. */
-  privileges?: readonly Privilege[];
 }
 
 export const APPS: readonly AppRegistration[] = [
@@ -76,8 +57,14 @@ export const APPS: readonly AppRegistration[] = [
     objectId: CLIENT_OBJECT_ID,
     secretExpired: false,
     hasApplicationUser: true,
-    applicationUserId: APPLICATION_USER_ID,
-    privileges: ["prvActOnBehalfOfAnotherUser", "prvBypassCustomPlugins", "prvBypassCustomBusinessLogic"],
+  },
+  {
+    clientId: LIMITED_CLIENT_ID,
+    clientSecret: LIMITED_CLIENT_SECRET,
+    displayName: "Limited app (emulator)",
+    objectId: LIMITED_OBJECT_ID,
+    secretExpired: false,
+    hasApplicationUser: true,
   },
   {
     clientId: EXPIRED_SECRET_CLIENT_ID,
@@ -95,16 +82,6 @@ export const APPS: readonly AppRegistration[] = [
     secretExpired: false,
     hasApplicationUser: false,
   },
-  {
-    clientId: LIMITED_CLIENT_ID,
-    clientSecret: LIMITED_CLIENT_SECRET,
-    displayName: "Limited app (emulator)",
-    objectId: LIMITED_OBJECT_ID,
-    secretExpired: false,
-    hasApplicationUser: true,
-    applicationUserId: LIMITED_APPLICATION_USER_ID,
-    privileges: [],
-  },
 ];
 
 export function findApp(clientId: string): AppRegistration | undefined {
@@ -116,23 +93,4 @@ export function findApp(clientId: string): AppRegistration | undefined {
 export function isKnownTenant(tenant: string): boolean {
   const t = tenant.toLowerCase();
   return t === TENANT_ID || t === TENANT_DOMAIN;
-}
-
-/** The environment's users (systemuser rows): application users and people, by Entra object id. */
-export interface EnvironmentUser {
-  systemUserId: string;
-  /** `azureactivedirectoryobjectid`: what CallerObjectId names. */
-  objectId: string;
-  fullName: string;
-}
-
-export const USERS: readonly EnvironmentUser[] = [
-  { systemUserId: APPLICATION_USER_ID, objectId: CLIENT_OBJECT_ID, fullName: "# Node-RED Dataverse (emulator)" },
-  { systemUserId: LIMITED_APPLICATION_USER_ID, objectId: LIMITED_OBJECT_ID, fullName: "# Limited app (emulator)" },
-  { systemUserId: USER_ID, objectId: USER_OBJECT_ID, fullName: "Avery Howard" },
-];
-
-export function userByObjectId(objectId: string): EnvironmentUser | undefined {
-  const id = objectId.toLowerCase();
-  return USERS.find((u) => u.objectId === id);
 }

@@ -12,8 +12,6 @@ import {
   CLIENT_SECRET,
   EXPIRED_SECRET_CLIENT_ID,
   EXPIRED_SECRET_CLIENT_SECRET,
-  LIMITED_CLIENT_ID,
-  LIMITED_CLIENT_SECRET,
   NO_APP_USER_CLIENT_ID,
   NO_APP_USER_CLIENT_SECRET,
   TENANT_ID,
@@ -53,8 +51,7 @@ export interface RunningEmulator {
   tenantId: string;
   clientId: string;
   clientSecret: string;
-  /** expiredSecret: AADSTS7000222; noApplicationUser: 403 from Dataverse; limited: lacks the request options' privileges. */
-  apps: { expiredSecret: AppCredentials; noApplicationUser: AppCredentials; limited: AppCredentials };
+  apps: { expiredSecret: AppCredentials; noApplicationUser: AppCredentials };
   /** PEM file holding only the emulator CA certificate. */
   caPath: string;
   caPem: string;
@@ -111,7 +108,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     apps: {
       expiredSecret: { clientId: EXPIRED_SECRET_CLIENT_ID, clientSecret: EXPIRED_SECRET_CLIENT_SECRET },
       noApplicationUser: { clientId: NO_APP_USER_CLIENT_ID, clientSecret: NO_APP_USER_CLIENT_SECRET },
-      limited: { clientId: LIMITED_CLIENT_ID, clientSecret: LIMITED_CLIENT_SECRET },
     },
     caPath: ca.certPath,
     caPem: ca.certPem,

@@ -4,13 +4,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { RunningEmulator } from "../../emulator";
-import { APPLICATION_USER_ID, USER_ID, USER_OBJECT_ID, CLIENT_OBJECT_ID } from "../../emulator/identities";
+import { APPLICATION_USER_ID, CLIENT_OBJECT_ID, LIMITED_CLIENT_ID, LIMITED_CLIENT_SECRET } from "../../emulator/identities";
+import { USER_ID, USER_OBJECT_ID } from "../../emulator/users";
 import { batchBody, Client, idFromEntityId, readBatchResponse, useEmulator, type BatchPart, type HttpResult } from "./helpers";
 
 let emu: RunningEmulator;
 let client: Client;
 useEmulator((e, c) => ((emu = e), (client = c)));
 
+const limited = { clientId: LIMITED_CLIENT_ID, clientSecret: LIMITED_CLIENT_SECRET };
 const UNKNOWN_OBJECT_ID = "0f0f0f0f-1111-4222-8333-444455556666";
 const account = (name: string) => ({ name });
 
@@ -61,7 +63,7 @@ describe("CallerObjectId", () => {
   });
 
   it("an app without prvActOnBehalfOfAnotherUser gets 403 0x80040220 naming the privilege", async () => {
-    const token = await client.accessToken(emu.apps.limited);
+    const token = await client.accessToken(limited);
     const res = await client.api("POST", "accounts", { token, headers: { CallerObjectId: USER_OBJECT_ID }, body: account("Denied") });
     assertError(res, 403, "0x80040220", /is missing prvActOnBehalfOfAnotherUser privilege/);
   });
@@ -78,7 +80,7 @@ describe("bypass headers", () => {
   });
 
   it("an app without the privileges gets 403 0x80040220 for each header", async () => {
-    const token = await client.accessToken(emu.apps.limited);
+    const token = await client.accessToken(limited);
     const plugins = await client.api("POST", "accounts", { token, headers: { "MSCRM.BypassCustomPluginExecution": "true" }, body: account("x") });
     assertError(plugins, 403, "0x80040220", /missing prvBypassCustomPlugins privilege/);
     const logic = await client.api("POST", "accounts", { token, headers: { "MSCRM.BypassBusinessLogicExecution": "CustomSync" }, body: account("x") });
@@ -124,7 +126,7 @@ describe("in a $batch", () => {
   });
 
   it("a part whose privilege is missing fails alone with 403", async () => {
-    const token = await client.accessToken(emu.apps.limited);
+    const token = await client.accessToken(limited);
     const { contentType, body } = batchBody([
       { method: "POST", url: "/api/data/v9.2/accounts", body: account("ok") },
       { method: "POST", url: "/api/data/v9.2/accounts", body: account("denied"), headers: { "MSCRM.BypassCustomPluginExecution": "true" } },

@@ -4,11 +4,13 @@
 // options are the same.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { APPLICATION_USER_ID, USER_ID, USER_OBJECT_ID } from "../../emulator/identities";
+import { APPLICATION_USER_ID, LIMITED_CLIENT_ID, LIMITED_CLIENT_SECRET } from "../../emulator/identities";
+import { USER_ID, USER_OBJECT_ID } from "../../emulator/users";
 import { collect, connectionNode, credentialsFor, helper, loadFlow, run, type Msg, useTestEmulator } from "./harness";
 
 const t = useTestEmulator();
 
+const limited = { clientId: LIMITED_CLIENT_ID, clientSecret: LIMITED_CLIENT_SECRET };
 const UNKNOWN_OBJECT_ID = "0f0f0f0f-1111-4222-8333-444455556666";
 
 /** Every request option read from the message (msg.options.<name>). */
@@ -171,7 +173,7 @@ describe("bad values and missing privileges", () => {
   });
 
   it("an app without the privileges gets errors that name the option and the privilege", async () => {
-    const credentials = credentialsFor(t.emu, t.emu.apps.limited);
+    const credentials = credentialsFor(t.emu, limited);
     await loadFlow(t.emu, [node("dataverse-create", table)], { credentials });
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ callerObjectId: USER_OBJECT_ID }, /callerObjectId \(acting for a user\) needs .*prvActOnBehalfOfAnotherUser.*Delegate/],
