@@ -1,6 +1,7 @@
 // $batch: many Web API requests in one multipart/mixed request. Each request runs through the same
 // route as a single request (so every single-request behaviour holds inside a batch); change sets
 // run as one transaction; the answer is a multipart/mixed body in the real service's layout.
+import { callerOf } from "./callers";
 import { apiContext, errorResponse, isApiPath, type DvContext } from "./context";
 import { badRequest, DataverseError, unknownSegment } from "./errors";
 import { singleRequestMs } from "./limits";
@@ -184,6 +185,8 @@ class BatchRun {
       const req = this.innerRequest(op, refs);
       if (!isApiPath(req.path)) throw unknownSegment(req.path);
       inner = apiContext(this.ctx.core, req);
+      // A part runs as the batch does, unless its own headers say otherwise.
+      if (this.ctx.caller) inner.caller = callerOf(this.ctx.caller.app, req.headers, inner.query, this.ctx.caller);
       return { response: this.route(inner), inner };
     } catch (e) {
       if (e instanceof DataverseError) return { response: errorResponse(e), inner };

@@ -5,6 +5,7 @@ import type { Usage } from "./limits";
 import { parsePrefer, parseQuery, type Preferences } from "./odata";
 import { newTally, type WriteTally } from "./requestlog";
 import type { EmuRequest, EmuResponse } from "./server";
+import type { Caller } from "./callers";
 
 export interface DvContext {
   core: EmulatorCore;
@@ -21,6 +22,8 @@ export interface DvContext {
   usage: Usage;
   /** Id-form URL of the row the request created or updated: what a `$batch` Content-ID reference stands for. */
   entityUrl?: string;
+  /** Who the request runs as and the optional behaviours it asked for (callers.ts); set once it is authenticated. */
+  caller?: Caller;
 }
 
 /** Any version segment routes to the Web API; which versions exist is decided in apiContext. */

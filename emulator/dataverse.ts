@@ -7,12 +7,13 @@ import { handleBatch } from "./batch";
 import { handleBulkAction } from "./bulk";
 import { CODES, DataverseError, methodNotAllowed, notImplemented, unknownSegment } from "./errors";
 import { htmlFaultResponse, type FaultRuleState } from "./faults";
-import { APPLICATION_USER_ID, BUSINESS_UNIT_ID, ORGANIZATION_ID, TENANT_ID } from "./identities";
+import { BUSINESS_UNIT_ID, ORGANIZATION_ID, TENANT_ID, type AppRegistration } from "./identities";
 import { requestLimitMessage, retryAfterSeconds } from "./limits";
 import { handleEntityDefinitions } from "./metadata";
 import { parseSegment } from "./odata";
 import { handleTable } from "./records";
-import { addTally } from "./requestlog";
+import { addTally, type RanAs } from "./requestlog";
+import { callerOf, type Caller } from "./callers";
 import { handleSdkMessageFilters } from "./sdkmessages";
 import type { EmuRequest, EmuResponse, Site } from "./server";
 import { TABLES, tableBySet } from "./tables";
@@ -51,8 +52,8 @@ const challenge = (core: EmulatorCore) => ({
   "WWW-Authenticate": `Bearer authorization_uri=https://${core.authorityHost}/${TENANT_ID}/oauth2/authorize, resource_id=${core.dataverseUrl}/`,
 });
 
-/** 401 (no valid token for this environment) or 403 (app without application user); undefined = allowed. */
-function authenticate(core: EmulatorCore, req: EmuRequest): EmuResponse | undefined {
+/** 401 (no valid token for this environment) or 403 (app without application user), else the calling app. */
+function authenticate(core: EmulatorCore, req: EmuRequest): EmuResponse | AppRegistration {
   const token = req.headers.authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
   const issued = token === undefined ? undefined : core.tokens.validate(token);
   if (!issued || trimSlash(issued.audience) !== trimSlash(core.dataverseUrl)) {
@@ -61,7 +62,14 @@ function authenticate(core: EmulatorCore, req: EmuRequest): EmuResponse | undefi
   if (!issued.app.hasApplicationUser) {
     return errorResponse(new DataverseError(403, CODES.notMember, "The user is not a member of the organization."));
   }
-  return undefined;
+  return issued.app;
+}
+
+/** What the request log keeps of a request's caller (no app object: the log goes out as JSON). */
+function ranAs(caller: Caller | undefined): RanAs | undefined {
+  if (!caller) return undefined;
+  const { app: _app, ...rest } = caller;
+  return rest;
 }
 
 /** The names of the service document: entity sets, plus the other collections clients may ask for. */
@@ -93,7 +101,8 @@ function route(ctx: DvContext): EmuResponse {
       return json(200, {
         "@odata.context": `${ctx.base}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
         BusinessUnitId: BUSINESS_UNIT_ID,
-        UserId: APPLICATION_USER_ID,
+        // The user the request runs as: the one it acts for (CallerObjectId), else the app's own.
+        UserId: ctx.caller?.userId,
         OrganizationId: ORGANIZATION_ID,
       });
     case "EntityDefinitions":
@@ -123,8 +132,8 @@ async function handle(core: EmulatorCore, server: WebServer, req: EmuRequest): P
     }
     return errorResponse(unknownSegment(req.path));
   }
-  const denied = authenticate(core, req);
-  if (denied) return denied;
+  const app = authenticate(core, req);
+  if ("status" in app) return app;
 
   server.requests++;
   let done: ReturnType<WebServer["limits"]["admit"]>;
@@ -140,7 +149,8 @@ async function handle(core: EmulatorCore, server: WebServer, req: EmuRequest): P
   try {
     await core.timers.sleep(core.config.latencyMs);
     ctx = apiContext(core, req);
-    return { ...route(ctx), log: { operations: ctx.usage.operations } };
+    ctx.caller = callerOf(app, req.headers, ctx.query);
+    return { ...route(ctx), log: { operations: ctx.usage.operations, ranAs: ranAs(ctx.caller) } };
   } catch (e) {
     if (e instanceof DataverseError) return { ...errorResponse(e), log: { operations: ctx?.usage.operations ?? 1 } };
     throw e;

@@ -17,6 +17,8 @@ export const CODES = {
   duplicate: "0x80040237",
   versionMismatch: "0x80060882",
   notMember: "0x80072560",
+  /** A privilege the caller lacks (SecLib::CheckPrivilege). */
+  missingPrivilege: "0x80040220",
   unexpected: "0x80040216",
   /** Invalid argument (a request the platform refuses as a whole). */
   invalidArgument: "0x80040203",

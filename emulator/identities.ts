@@ -10,6 +10,11 @@ export const TENANT_DOMAIN = "contoso.onmicrosoft.com";
 export const CLIENT_ID = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
 export const CLIENT_SECRET = "Emu8Q~s3cr3t.V4lue-For_Tests-0nly";
 
+/** App with an application user but none of the privileges request options need (users.ts): 403 when it uses them. */
+export const LIMITED_CLIENT_ID = "a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c05";
+export const LIMITED_CLIENT_SECRET = "Lim8Q~n0.Pr1v1leges-F0r_Opt10ns-x5";
+export const LIMITED_OBJECT_ID = "8e4b5f60-1c7d-4b9e-8f0a-4d5e6f7a8b05";
+
 /** App whose only secret has expired: every token request ends in AADSTS7000222. */
 export const EXPIRED_SECRET_CLIENT_ID = "9b8c7d6e-5f4a-4b3c-8d2e-1f0a9b8c7d02";
 export const EXPIRED_SECRET_CLIENT_SECRET = "Exp8Q~0ld.S3cr3t-Exp1red_Long-Ag0";
@@ -63,6 +68,14 @@ export const APPS: readonly AppRegistration[] = [
     clientSecret: CLIENT_SECRET,
     displayName: "Node-RED Dataverse (emulator)",
     objectId: CLIENT_OBJECT_ID,
+    secretExpired: false,
+    hasApplicationUser: true,
+  },
+  {
+    clientId: LIMITED_CLIENT_ID,
+    clientSecret: LIMITED_CLIENT_SECRET,
+    displayName: "Limited app (emulator)",
+    objectId: LIMITED_OBJECT_ID,
     secretExpired: false,
     hasApplicationUser: true,
   },

@@ -1,5 +1,6 @@
 // Table rows over the Web API: retrieve (single / multiple with paging), create, update / upsert
 // with If-Match / If-None-Match, delete.
+import { createdStamp, modifiedStamp } from "./callers";
 import { applied, json, noContent, type DvContext } from "./context";
 import { badRequest, duplicateRecord, methodNotAllowed, notImplemented, unknownProperty, unknownSegment, versionMismatch } from "./errors";
 import { retrieveByFetchXml } from "./fetchrun";
@@ -246,7 +247,7 @@ export function insertRow(ctx: DvContext, table: TableDef, body: Record<string, 
   const { values } = payloadValues(ctx.core.store, table, body);
   const id = (values[table.primaryIdAttribute] as string | null) ?? newGuid();
   if (ctx.core.store.get(table, id)) throw duplicateRecord(duplicateMessage);
-  const row = ctx.core.store.insert(table, id, values);
+  const row = ctx.core.store.insert(table, id, { ...values, ...createdStamp(ctx.caller) });
   ctx.writes.created++;
   ctx.entityUrl = rowUrl(ctx, table, row);
   return row;
@@ -281,7 +282,7 @@ export function writeRow(
   const { values } = payloadValues(store, table, body);
 
   if (existing) {
-    const row = store.update(table, existing, values);
+    const row = store.update(table, existing, { ...values, ...modifiedStamp(ctx.caller) });
     ctx.writes.updated++;
     ctx.entityUrl = rowUrl(ctx, table, row);
     return { row, created: false };
@@ -293,7 +294,7 @@ export function writeRow(
   const id = target.id ?? bodyId ?? newGuid();
   if (store.get(table, id)) throw duplicateRecord();
   // Key values in the body win over the URL's (and may then collide with another row: 412).
-  const row = store.insert(table, id, { ...target.keyValues, ...values });
+  const row = store.insert(table, id, { ...target.keyValues, ...values, ...createdStamp(ctx.caller) });
   ctx.writes.created++;
   ctx.entityUrl = rowUrl(ctx, table, row);
   return { row, created: true };

@@ -27,6 +27,21 @@ export interface RequestLogEntry {
   operations?: number;
   /** Dataverse requests: index of the web server that took it (see `webServers`). */
   webServer?: number;
+  /**
+   * Dataverse requests past authentication: who it ran as and the request options it honoured
+   * (CallerObjectId, MSCRM.Bypass…, MSCRM.SuppressDuplicateDetection headers, the tag parameter).
+   * A `$batch`'s parts may set their own: they are in its body.
+   */
+  ranAs?: RanAs;
+}
+
+export interface RanAs {
+  userId: string;
+  onBehalfOf?: string;
+  bypassPlugins: boolean;
+  bypassBusinessLogic: string;
+  suppressDuplicateDetection?: boolean;
+  tag?: string;
 }
 
 export const MAX_LOG_ENTRIES = 50_000;

@@ -24,7 +24,7 @@ export interface EmuResponse {
   headers?: Record<string, string | number | string[]>;
   body?: string;
   /** Not sent: facts the request log keeps about the request. */
-  log?: Pick<RequestLogEntry, "operations" | "webServer">;
+  log?: Pick<RequestLogEntry, "operations" | "webServer" | "ranAs">;
 }
 
 /** One server's behaviour, plugged into the shared pipeline. */

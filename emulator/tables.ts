@@ -60,6 +60,12 @@ const systemColumns = (): ColumnDef[] => [
   { name: "createdon", type: "DateTime", displayName: "Created On", readOnly: true },
   { name: "modifiedon", type: "DateTime", displayName: "Modified On", readOnly: true },
   { name: "versionnumber", type: "BigInt", displayName: "Version Number", readOnly: true },
+  // Who wrote the row, and for whom an app acting for a user (CallerObjectId) wrote it. Not navigable here.
+  { name: "createdby", type: "Lookup", displayName: "Created By", target: "systemuser", readOnly: true },
+  { name: "createdonbehalfby", type: "Lookup", displayName: "Created By (Delegate)", target: "systemuser", readOnly: true },
+  { name: "modifiedby", type: "Lookup", displayName: "Modified By", target: "systemuser", readOnly: true },
+  { name: "modifiedonbehalfby", type: "Lookup", displayName: "Modified By (Delegate)", target: "systemuser", readOnly: true },
+  { name: "owninguser", type: "Lookup", displayName: "Owning User", target: "systemuser", readOnly: true },
 ];
 
 const account: TableDef = {

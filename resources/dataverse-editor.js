@@ -1031,7 +1031,118 @@
         return entity ? entity[1] : "";
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // Request options: one collapsible section, the same in every dialog of a node that sends a
+    // message's requests. Its labels are in each node's catalogue, under <type>.requestOptions.
+
+    var REQUEST_OPTIONS = [
+        { name: "callerObjectId", icon: "fa-user", fallback: "str", types: ["str", "msg", "flow", "global", "env"] },
+        { name: "bypassPlugins", icon: "fa-plug", fallback: "bool", types: ["bool", "msg", "flow", "global", "env"] },
+        { name: "bypassBusinessLogic", icon: "fa-random", fallback: "str", types: ["str", "msg", "flow", "global", "env"] },
+        { name: "suppressDuplicateDetection", icon: "fa-clone", fallback: "bool", types: ["bool", "msg", "flow", "global", "env"] },
+        { name: "tag", icon: "fa-tag", fallback: "str", types: ["str", "msg", "flow", "global", "env"] },
+    ];
+    var BYPASS_LOGIC = /^\s*(CustomSync|CustomAsync)\s*(,\s*(CustomSync|CustomAsync)\s*)?$/i;
+
+    function requestOptionText(type, key) {
+        return RED._("node-red-contrib-dataverse/" + type + ":" + type + ".requestOptions." + key);
+    }
+
+    /** A node type's defaults with the request options added: each off or empty, as older flows read. */
+    function withRequestOptions(nodeDefaults) {
+        var defaults = {};
+        Object.keys(nodeDefaults).forEach(function (name) {
+            defaults[name] = nodeDefaults[name];
+        });
+        REQUEST_OPTIONS.forEach(function (option) {
+            var check = REQUEST_OPTION_CHECKS[option.name];
+            defaults[option.name] = { value: option.fallback === "bool" ? "false" : "" };
+            if (check) {
+                // Two parameters: Node-RED then shows the returned text as the reason (opt is not needed here).
+                defaults[option.name].validate = function (v, opt) {
+                    void opt;
+                    var type = typeOf(this, option.name + "Type", option.fallback);
+                    var value = trimmed(v);
+                    return type !== "str" || value === "" || isEnv(value) || check(value)
+                        ? true
+                        : requestOptionText(this.type, "errors." + option.name);
+                };
+            }
+            defaults[option.name + "Type"] = { value: option.fallback };
+        });
+        return defaults;
+    }
+
+    var REQUEST_OPTION_CHECKS = {
+        callerObjectId: isGuid,
+        bypassBusinessLogic: function (v) {
+            return BYPASS_LOGIC.test(v);
+        },
+    };
+
+    /** Adds the section above the Name row and sets up its inputs; open when an option is set. */
+    function prepareRequestOptions(node) {
+        var type = node.type;
+        var toggle = $(
+            '<a href="#" class="red-ui-button red-ui-button-small dataverse-request-options-toggle"><i class="fa fa-caret-right"></i> </a>',
+        );
+        toggle.append($("<span></span>").text(requestOptionText(type, "section")));
+        var section = $('<div class="dataverse-request-options"></div>');
+        REQUEST_OPTIONS.forEach(function (option) {
+            var id = "node-input-" + option.name;
+            var row = $('<div class="form-row"></div>').appendTo(section);
+            $('<label style="width:150px"></label>')
+                .attr("for", id)
+                .append($('<i class="fa"></i>').addClass(option.icon))
+                .append(" ")
+                .append($("<span></span>").text(requestOptionText(type, "label." + option.name)))
+                .appendTo(row);
+            $('<input type="text" style="width:calc(70% - 50px)">')
+                .attr("id", id)
+                .attr("placeholder", requestOptionText(type, "placeholder." + option.name))
+                .val(node[option.name] === undefined ? "" : node[option.name])
+                .appendTo(row);
+            $('<input type="hidden">')
+                .attr("id", id + "Type")
+                .val(node[option.name + "Type"] || option.fallback)
+                .appendTo(row);
+        });
+        $('<div class="form-tips"></div>').text(requestOptionText(type, "tip")).appendTo(section);
+        var anchor = $("#node-input-name").closest(".form-row");
+        $('<div class="form-row"></div>').append(toggle).insertBefore(anchor);
+        section.insertBefore(anchor);
+        // Node-RED attached its validation to the fields before this section existed: a change here runs it
+        // through a field that was there (it checks every field, these included).
+        var validate = function () {
+            $("#node-input-name").trigger("change");
+        };
+        REQUEST_OPTIONS.forEach(function (option) {
+            $("#node-input-" + option.name).on("change keyup paste", validate);
+            $("#node-input-" + option.name).typedInput({
+                default: option.fallback,
+                types: option.types,
+                typeField: "#node-input-" + option.name + "Type",
+            });
+        });
+        var set = REQUEST_OPTIONS.some(function (option) {
+            var value = node[option.name];
+            var optionType = node[option.name + "Type"] || option.fallback;
+            return value !== undefined && value !== "" && !(optionType === "bool" && value !== true && value !== "true");
+        });
+        var show = function (on) {
+            section.toggle(on);
+            toggle.find("i").toggleClass("fa-caret-right", !on).toggleClass("fa-caret-down", on);
+        };
+        toggle.on("click", function (evt) {
+            evt.preventDefault();
+            show(!section.is(":visible"));
+        });
+        show(set);
+    }
+
     window.DataverseEditor = {
+        withRequestOptions: withRequestOptions,
+        prepareRequestOptions: prepareRequestOptions,
         isEnv: isEnv,
         validators: validators,
         prepareActionDialog: prepareActionDialog,

@@ -4,12 +4,13 @@
  */
 import type { NodeAPI } from "node-red";
 import { registerActionNode } from "./shared/action-node";
+import { readRequestOptions } from "./shared/request-options";
 
 export = function (RED: NodeAPI): void {
   registerActionNode(RED, "dataverse-batch", {
     defaults: { payload: { value: "payload", type: "msg" } },
-    async run({ client, msg, config, signal }) {
-      const outcome = await client.batch(msg.payload, { atomic: config.atomic === true, signal });
+    async run({ client, msg, input, config, signal }) {
+      const outcome = await client.batch(msg.payload, { atomic: config.atomic === true, requestOptions: await readRequestOptions(input), signal });
       return { status: outcome.status, requestId: outcome.requestId, row: outcome.results, details: { failed: outcome.failed, batches: outcome.batches } };
     },
     output(msg, result) {

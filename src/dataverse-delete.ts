@@ -4,12 +4,18 @@
  */
 import type { NodeAPI } from "node-red";
 import { registerActionNode } from "./shared/action-node";
+import { readRequestOptions } from "./shared/request-options";
 
 export = function (RED: NodeAPI): void {
   registerActionNode(RED, "dataverse-delete", {
     defaults: { rowId: { value: "rowId", type: "msg" } },
     async run({ client, msg, input, config, signal }) {
-      return client.delete(await input("table"), await input("rowId"), { etag: msg.etag, missingOk: config.missingOk === true, signal });
+      return client.delete(await input("table"), await input("rowId"), {
+        etag: msg.etag,
+        missingOk: config.missingOk === true,
+        requestOptions: await readRequestOptions(input),
+        signal,
+      });
     },
     output(msg, result) {
       msg.rowId = result.rowId;

@@ -7,6 +7,7 @@ import type { NodeAPI } from "node-red";
 import type { Page } from "./client";
 import { PageFailure } from "./client/operations/pages";
 import { registerActionNode, type ActionContext, type Message } from "./shared/action-node";
+import { readRequestOptions } from "./shared/request-options";
 
 type Output = "all" | "page" | "row";
 
@@ -42,7 +43,7 @@ export = function (RED: NodeAPI): void {
           pagingCookie: msg.pagingCookie,
           page: msg.page,
         },
-        { signal },
+        { requestOptions: await readRequestOptions(input), signal },
       );
       const output = (config.output || "all") as Output;
       if (output === "all") return all(pages);

@@ -4,6 +4,7 @@
  */
 import type { NodeAPI } from "node-red";
 import { registerActionNode } from "./shared/action-node";
+import { readRequestOptions } from "./shared/request-options";
 
 export = function (RED: NodeAPI): void {
   registerActionNode(RED, "dataverse-update", {
@@ -13,6 +14,7 @@ export = function (RED: NodeAPI): void {
         mode: config.mode || "update",
         etag: msg.etag,
         returnRow: config.returnRow === true,
+        requestOptions: await readRequestOptions(input),
         signal,
       });
     },

@@ -8,6 +8,7 @@ import { classify } from "./classify";
 import { asDataverseError, DataverseError } from "./errors";
 import { keyLiteral, retryAfterSeconds, rowPath } from "./odata";
 import type { ApiRequest, ApiResponse, BulkWrite } from "./request";
+import { requestOptionHeaders, withTag } from "./operations/request-options";
 import type { MemberOutcome } from "./scheduler";
 
 export interface BulkContext {
@@ -56,7 +57,7 @@ const KEYS_PER_LOOKUP = 100;
 /** How long an id look-up waits before its second try, at most (it holds one request slot meanwhile). */
 const MAX_LOOKUP_WAIT_MS = 5_000;
 
-/** One outcome per request, in order. */
+/** One outcome per request, in order. All requests of a group have the same request options. */
 export async function combineWrites(ctx: BulkContext, reqs: ApiRequest[]): Promise<MemberOutcome[]> {
   const first = reqs[0].bulk!;
   const request: ApiRequest =
@@ -69,6 +70,8 @@ export async function combineWrites(ctx: BulkContext, reqs: ApiRequest[]): Promi
           table: first.set,
           idempotent: true,
           expect: first.message === "CreateMultiple" ? "json" : "any",
+          // A group holds only writes with the same request options (pipeline.ts): the request carries them for all.
+          options: reqs[0].options,
         };
   let res: ApiResponse;
   try {
@@ -112,13 +115,20 @@ function batchRequest(ctx: BulkContext, reqs: ApiRequest[]): ApiRequest {
   const apiPath = new URL(ctx.apiBase).pathname;
   const batch = buildBatch(
     apiPath,
-    reqs.map((r) => ({ method: r.method as "POST" | "PATCH", path: r.path, headers: r.headers, body: r.body })),
+    reqs.map((r) => ({
+      method: r.method as "POST" | "PATCH",
+      path: withTag(r.path, r.options),
+      headers: { ...requestOptionHeaders(r.options), ...r.headers },
+      body: r.body,
+    })),
   );
   return {
     method: "POST",
     path: "$batch",
     rawBody: { contentType: batch.contentType, text: batch.text },
     headers: { Prefer: "odata.continue-on-error" },
+    // On the $batch as well as on each part: Dataverse applies the parts' own.
+    options: reqs[0].options,
     idempotent: true,
     expect: "any",
   };

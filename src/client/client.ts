@@ -14,6 +14,7 @@ import { deleteRow, type DeleteOptions } from "./operations/delete";
 import { fetchXmlQuery } from "./operations/fetchxml";
 import { checkQueryOptions, odataQuery, type ODataQuery } from "./operations/query";
 import { retrieve, type RetrieveOptions } from "./operations/retrieve";
+import { checkRequestOptions, hasRequestOptions } from "./operations/request-options";
 import { update, type UpdateOptions } from "./operations/update";
 import { whoAmI, type WhoAmI } from "./operations/whoami";
 import { BulkSizer } from "./bulk";
@@ -165,28 +166,28 @@ export class DataverseClient {
   }
 
   whoAmI(options: CallOptions = {}): Promise<DataverseResult<WhoAmI>> {
-    return whoAmI(this.context, options);
+    return whoAmI(this.contextFor(options), options);
   }
 
   retrieve(table: unknown, rowId: unknown, options: RetrieveOptions = {}): Promise<DataverseResult> {
-    return retrieve(this.context, table, rowId, options);
+    return retrieve(this.contextFor(options), table, rowId, options);
   }
 
   create(table: unknown, row: unknown, options: CreateOptions = {}): Promise<DataverseResult> {
-    return create(this.context, table, row, options);
+    return create(this.contextFor(options), table, row, options);
   }
 
   update(table: unknown, rowId: unknown, row: unknown, options: UpdateOptions = {}): Promise<DataverseResult> {
-    return update(this.context, table, rowId, row, options);
+    return update(this.contextFor(options), table, rowId, row, options);
   }
 
   delete(table: unknown, rowId: unknown, options: DeleteOptions = {}): Promise<DataverseResult> {
-    return deleteRow(this.context, table, rowId, options);
+    return deleteRow(this.contextFor(options), table, rowId, options);
   }
 
   /** Several operations in one $batch request (atomic: all or nothing). */
   batch(operations: unknown, options: CallOptions & { atomic?: boolean } = {}): Promise<BatchOutcome> {
-    return runBatch(this.context, operations, options);
+    return runBatch(this.contextFor(options), operations, options);
   }
 
   /**
@@ -195,7 +196,8 @@ export class DataverseClient {
    */
   query(input: QueryInput, options: CallOptions = {}): Promise<AsyncGenerator<Page>> {
     const queryOptions = checkQueryOptions(input);
-    if (input.queryType === "fetchxml") return fetchXmlQuery(this.context, input.fetchXml, queryOptions, options, input);
+    const context = this.contextFor(options);
+    if (input.queryType === "fetchxml") return fetchXmlQuery(context, input.fetchXml, queryOptions, options, input);
     if (input.queryType !== undefined && input.queryType !== "odata") {
       return Promise.reject(
         new DataverseError({
@@ -205,7 +207,18 @@ export class DataverseClient {
         }),
       );
     }
-    return odataQuery(this.context, input, queryOptions, options, input);
+    return odataQuery(context, input, queryOptions, options, input);
+  }
+
+  /**
+   * The operation context of one call: its request options checked (a bad one throws before anything
+   * is sent) and put on every request the operation sends; metadata lookups go without them.
+   */
+  private contextFor(options: CallOptions): OperationContext {
+    const requestOptions = checkRequestOptions(options.requestOptions);
+    if (!hasRequestOptions(requestOptions)) return this.context;
+    const send = this.context.send;
+    return { ...this.context, requestOptions, send: (req, signal) => send({ ...req, options: requestOptions }, signal) };
   }
 
   /** Messages of the caller with this signal that wait for their turn (not in flight). */

@@ -164,10 +164,11 @@ function adviceFor(ctx: ResponseErrorContext, code: string, serverMessage: strin
       if (code.toLowerCase() === "0x80072560" || /not a member of the organization/i.test(serverMessage)) {
         return `The app signed in, but it is not an application user in this environment. In the Power Platform admin center open the environment, Settings > Users + permissions > Application users, add the app${ctx.clientId ? ` (client ID ${ctx.clientId})` : ""} and give it a security role`;
       }
-      return "The application user is not allowed to do this. Give its security role the missing privilege";
+      return privilegeAdvice(serverMessage) ?? "The application user is not allowed to do this. Give its security role the missing privilege";
     case 404:
       if (code === "0x8006088a" || (code === "0x80060888" && /resource not found for the segment/i.test(serverMessage))) return tableMissing;
       if (code === "0x80048d02") return `No row in ${table} matches the alternate key in rowId`;
+      if (code === "0x80040217" && UNKNOWN_CALLER.test(serverMessage)) return unknownCallerAdvice;
       if (code === "0x80040217") return missingRowAdvice(ctx, table, serverMessage);
       return undefined;
     case 412:
@@ -186,6 +187,25 @@ function adviceFor(ctx: ResponseErrorContext, code: string, serverMessage: strin
       if (isRetryable(ctx.status, code)) return "Dataverse had a temporary problem; try again later";
       return undefined;
   }
+}
+
+/** A CallerObjectId that names no user of the environment: Dataverse says the systemuser does not exist. */
+export const UNKNOWN_CALLER = /\bsystemuser With Id = /i;
+const unknownCallerAdvice =
+  "callerObjectId names no user of this environment. Use the Entra ID object id of a user who is a user (systemuser) of the environment";
+
+/** The request options that need a privilege of their own say which option asked for it. */
+const PRIVILEGE_ADVICE: Array<[RegExp, string]> = [
+  [
+    /prvActOnBehalfOfAnotherUser/i,
+    "callerObjectId (acting for a user) needs the application user to hold prvActOnBehalfOfAnotherUser: give it the Delegate security role",
+  ],
+  [/prvBypassCustomBusinessLogic/i, "bypassBusinessLogic needs the application user to hold prvBypassCustomBusinessLogic (System Administrator has it)"],
+  [/prvBypassCustomPlugins/i, "bypassPlugins needs the application user to hold prvBypassCustomPlugins (System Administrator has it)"],
+];
+
+function privilegeAdvice(serverMessage: string): string | undefined {
+  return PRIVILEGE_ADVICE.find(([pattern]) => pattern.test(serverMessage))?.[1];
 }
 
 /**

@@ -8,6 +8,7 @@ import { asDataverseError, DataverseError, ErrorCodes, fromDataverseResponse, fr
 import { JSON_CONTENT_TYPE, ODATA_HEADERS, retryAfterSeconds } from "./odata";
 import type { ApiRequest, ApiResponse } from "./request";
 import { combineWrites, type BulkSizer } from "./bulk";
+import { requestOptionHeaders, requestOptionsKey, withTag } from "./operations/request-options";
 import type { AttemptOutcome, MemberOutcome, RequestScheduler } from "./scheduler";
 import type { TokenProvider } from "./tokens";
 import { flattenHeaders, type Transport } from "./transport";
@@ -32,7 +33,8 @@ export class RequestPipeline {
 
   /** Resolves with a 2xx answer, or rejects with a DataverseError a flow builder can act on. */
   send(req: ApiRequest, signal?: AbortSignal): Promise<ApiResponse> {
-    const group = req.bulk ? { key: `${req.bulk.via}:${req.bulk.message}:${req.bulk.set}`, item: req } : undefined;
+    // Only writes with the same request options go together: the bulk request carries them for all.
+    const group = req.bulk ? { key: `${req.bulk.via}:${req.bulk.message}:${req.bulk.set}:${requestOptionsKey(req.options)}`, item: req } : undefined;
     return this.options.scheduler.run<ApiResponse>((abort) => this.attempt(req, abort), signal, {
       maxRetries: req.maxRetries,
       urgent: req.urgent,
@@ -164,8 +166,14 @@ export class RequestPipeline {
     try {
       response = await transport.http.request({
         method: req.method,
-        url: /^https?:\/\//i.test(req.path) ? req.path : apiBase + req.path,
-        headers: { ...ODATA_HEADERS, Authorization: `Bearer ${token}`, ...(contentType ? { "Content-Type": contentType } : {}), ...req.headers },
+        url: urlOf(apiBase, req),
+        headers: {
+          ...ODATA_HEADERS,
+          Authorization: `Bearer ${token}`,
+          ...(contentType ? { "Content-Type": contentType } : {}),
+          ...requestOptionHeaders(req.options),
+          ...req.headers,
+        },
         data: body,
         responseType: req.expect === "binary" ? "arraybuffer" : "text",
         timeout: req.timeoutMs ?? timeoutMs,
@@ -177,6 +185,11 @@ export class RequestPipeline {
     const data = req.expect === "binary" && response.status < 400 ? Buffer.from(response.data as ArrayBuffer) : response.data;
     return { status: response.status, headers: flattenHeaders(response.headers), body: data };
   }
+}
+
+function urlOf(apiBase: string, req: ApiRequest): string {
+  const url = /^https?:\/\//i.test(req.path) ? req.path : apiBase + req.path;
+  return req.path === "$batch" ? url : withTag(url, req.options);
 }
 
 /** A token, or a sign-in failure as the attempt's outcome: nothing was sent, so a temporary one is retried. */

@@ -1,4 +1,5 @@
 /** What an operation hands the pipeline, and what it gets back. */
+import type { RequestOptions } from "./operations/request-options";
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
 
@@ -57,6 +58,8 @@ export interface ApiRequest {
   answersInParts?: boolean;
   /** May go with other waiting writes of its kind and table (automatic bulk). */
   bulk?: BulkWrite;
+  /** The call's request options: headers, and the tag on the URL (not on a $batch: its parts carry it). */
+  options?: RequestOptions;
   /**
    * After an attempt whose answer was lost, some error answers mean that attempt succeeded (a create
    * meeting its own id, a delete meeting no row): this returns the answer to use instead, if so.

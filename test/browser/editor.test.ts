@@ -484,6 +484,56 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     assert.deepEqual(pageErrors, []);
   });
 
+  test("Request options: a closed section that opens, checks Act for user, and the saved flow keeps what was set", async () => {
+    const id = await addNode("dataverse-batch", 650, 260);
+    await openDialog(id);
+    await chooseConnection(added.connection);
+    const toggle = page.locator(".dataverse-request-options-toggle");
+    const section = page.locator(".dataverse-request-options");
+    assert.match(await toggle.innerText(), /Request options/);
+    assert.equal(await section.isVisible(), false, "closed while nothing is set");
+    await toggle.click();
+    await section.waitFor({ state: "visible" });
+    await setField("callerObjectId", "avery@contoso.com");
+    assert.equal(await hasError("callerObjectId"), true, "an e-mail address is no object id");
+    await setField("callerObjectId", "d5e6f7a8-b9c0-4d1e-9f2a-3b4c5d6e7f08");
+    assert.equal(await hasError("callerObjectId"), false);
+    await chooseType("bypassBusinessLogic", "msg");
+    await setField("bypassBusinessLogic", "bypass");
+    await setField("tag", "from the editor");
+    await trayScreenshot("request-options.png");
+    await page.click("#node-dialog-ok");
+    const names = [
+      "callerObjectId",
+      "callerObjectIdType",
+      "bypassPlugins",
+      "bypassPluginsType",
+      "bypassBusinessLogic",
+      "bypassBusinessLogicType",
+      "tag",
+      "tagType",
+      "valid",
+    ];
+    const expected = ["d5e6f7a8-b9c0-4d1e-9f2a-3b4c5d6e7f08", "str", "false", "bool", "bypass", "msg", "from the editor", "str", true];
+    assert.deepEqual(await nodeStates(id, names), expected);
+    await openDialog(id);
+    assert.equal(await section.isVisible(), true, "open when an option is set");
+    await page.click("#node-dialog-cancel");
+    await deploy();
+    const flows = (await (await fetch(`${nodeRed.base}/flows`)).json()) as Array<Record<string, unknown>> | { flows: Array<Record<string, unknown>> };
+    const saved = (Array.isArray(flows) ? flows : flows.flows).find((n) => n.id === id)!;
+    assert.deepEqual(
+      names.slice(0, -1).map((name) => saved[name]),
+      expected.slice(0, -1),
+    );
+    // A node with no option set (the batch node added above) opens with the section closed and stays valid.
+    await openDialog(added.batch);
+    assert.equal(await section.isVisible(), false);
+    await page.click("#node-dialog-ok");
+    assert.equal(await nodeState(added.batch, "valid"), true);
+    assert.deepEqual(pageErrors, []);
+  });
+
   test("deploys, and neither the exported flow nor the flow files hold the secret", async () => {
     await deploy();
     await page.click("#red-ui-header-button-sidemenu");

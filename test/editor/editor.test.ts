@@ -131,7 +131,25 @@ describe("node definitions and icons", () => {
 
   it("dataverse-batch: connection and atomic (off by default); labelled batch, or batch (atomic); one input, one output", () => {
     const def = definition("dataverse-batch");
-    assert.deepEqual(Object.keys(def.defaults), ["name", "connection", "atomic"]);
+    const requestOptions = ["callerObjectId", "bypassPlugins", "bypassBusinessLogic", "suppressDuplicateDetection", "tag"];
+    assert.deepEqual(Object.keys(def.defaults), ["name", "connection", "atomic", ...requestOptions.flatMap((name) => [name, `${name}Type`])]);
+    // request options are off or empty by default
+    assert.deepEqual(
+      requestOptions.map((name) => [def.defaults[name].value, def.defaults[`${name}Type`].value]),
+      [
+        ["", "str"],
+        ["false", "bool"],
+        ["", "str"],
+        ["false", "bool"],
+        ["", "str"],
+      ],
+    );
+    assert.match(
+      def.defaults.callerObjectId.validate.call({ type: "dataverse-batch", callerObjectIdType: "str" }, "not-a-guid"),
+      /dataverse-batch\.requestOptions\.errors\.callerObjectId$/,
+    );
+    assert.equal(def.defaults.callerObjectId.validate.call({ callerObjectIdType: "msg" }, "user.oid"), true);
+    assert.equal(def.defaults.bypassBusinessLogic.validate.call({ bypassBusinessLogicType: "str" }, "CustomSync, CustomAsync"), true);
     assert.deepEqual({ ...def.defaults.connection }, { value: "", type: "dataverse-connection", required: true }); // from the vm's realm
     assert.equal(def.defaults.atomic.value, false);
     assert.equal(def.category, "dataverse");

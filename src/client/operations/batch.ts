@@ -11,6 +11,7 @@ import type { ApiResponse } from "../request";
 import { asRow, cleanRow, etagOf, idFromEntityId } from "../response";
 import { checkEtag, checkRow, checkRowId, checkSelect, isPlainObject, type Row, type RowRef } from "../validate";
 import { resolveTable, type CallOptions, type OperationContext, type ResolvedTable } from "./context";
+import { requestOptionHeaders, withTag, type RequestOptions } from "./request-options";
 
 export const MAX_BATCH_OPERATIONS = 1000;
 const OPS = ["create", "update", "upsert", "delete", "retrieve"] as const;
@@ -46,7 +47,7 @@ export async function runBatch(ctx: OperationContext, operations: unknown, optio
   const checked = checkOperations(operations, atomic);
   const tables = new Map<unknown, ResolvedTable>();
   for (const { table } of checked) if (!tables.has(table)) tables.set(table, await resolveTable(ctx, table));
-  const requests = checked.map((c) => operationRequest(c, tables.get(c.table)!));
+  const requests = checked.map((c) => withOptions(operationRequest(c, tables.get(c.table)!), ctx.requestOptions));
   const apiPath = new URL(ctx.apiBase).pathname;
   const chunks = atomic ? [requests] : chunk(requests, MAX_BATCH_OPERATIONS);
   const results: BatchResult[] = [];
@@ -129,6 +130,13 @@ function operationRequest(c: CheckedOperation, { set }: ResolvedTable): BatchOpe
     case "retrieve":
       return { method: "GET", path: rowPath(set, c.ref!) + queryString({ select: c.select }) };
   }
+}
+
+/** The node's request options go on every operation of the batch (the $batch request itself carries their headers too). */
+function withOptions(op: BatchOperation, options: RequestOptions | undefined): BatchOperation {
+  if (!options) return op;
+  const headers = { ...requestOptionHeaders(options), ...op.headers };
+  return { ...op, path: withTag(op.path, options), ...(Object.keys(headers).length ? { headers } : {}) };
 }
 
 function resultOf(c: CheckedOperation, { set, info }: ResolvedTable, part: BatchPart | undefined): BatchResult {

@@ -2,6 +2,7 @@
 import type { MetadataCache, TableInfo } from "../metadata";
 import type { ApiRequest, ApiResponse } from "../request";
 import { checkTable } from "../validate";
+import type { RequestOptions, RequestOptionsInput } from "./request-options";
 
 export interface OperationContext {
   send(req: ApiRequest, signal?: AbortSignal): Promise<ApiResponse>;
@@ -10,12 +11,16 @@ export interface OperationContext {
   apiBase: string;
   /** Writes may go together as bulk requests when they wait (the connection's bulk setting). */
   bulk: boolean;
+  /** This call's checked request options; send() already puts them on every request it sends. */
+  requestOptions?: RequestOptions;
 }
 
 /** Options every operation takes. */
 export interface CallOptions {
   /** Withdraws the call: a call still waiting ends at once, unsent. */
   signal?: AbortSignal;
+  /** Per-message request options (impersonation, bypassing custom logic, tag); checked before sending. */
+  requestOptions?: RequestOptionsInput;
 }
 
 export interface ResolvedTable {

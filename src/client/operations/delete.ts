@@ -2,7 +2,7 @@
  * Delete one row by id or alternate key. Deleting is safe to repeat: a retry after a lost answer that
  * meets no row means the first try deleted it.
  */
-import { DataverseError } from "../errors";
+import { DataverseError, UNKNOWN_CALLER } from "../errors";
 import { rowPath } from "../odata";
 import { meta, type DataverseResult } from "../response";
 import { checkEtag, checkRowId } from "../validate";
@@ -36,9 +36,14 @@ export async function deleteRow(ctx: OperationContext, table: unknown, rowId: un
     );
     return { ...meta(res), rowId: given, details: { deleted: true } };
   } catch (err) {
-    if (options.missingOk && err instanceof DataverseError && err.status === 404 && NOT_FOUND_CODES.has(err.code.toLowerCase())) {
+    if (options.missingOk && err instanceof DataverseError && err.status === 404 && NOT_FOUND_CODES.has(err.code.toLowerCase()) && !unknownCaller(err)) {
       return { status: 404, rowId: given, requestId: err.requestId, details: { deleted: false } };
     }
     throw err;
   }
+}
+
+/** The user named by callerObjectId is missing, not the row. */
+function unknownCaller(err: DataverseError): boolean {
+  return UNKNOWN_CALLER.test(err.message);
 }
