@@ -71,13 +71,12 @@ function attributeMetadata(t: TableDef, c: ColumnDef): Metadata {
 }
 
 /** $filter and $select over metadata objects; MetadataId is always returned. */
-function query(ctx: DvContext, items: Metadata[], typeName: string): { items: Metadata[]; select?: string[] } {
+function query(ctx: DvContext, items: Metadata[], typeName: string, sample: Metadata = items[0] ?? {}): { items: Metadata[]; select?: string[] } {
   for (const name of ctx.query.keys()) {
     if (name.startsWith("$") && name !== "$select" && name !== "$filter") {
       throw notImplemented(`The query option '${name}' on metadata`);
     }
   }
-  const sample = items[0] ?? {};
   const known = (p: string) => p in sample && !p.startsWith("@");
   const filterText = ctx.query.get("$filter");
   if (filterText !== undefined) {
@@ -138,7 +137,7 @@ export function handleEntityDefinitions(ctx: DvContext, args: string | undefined
   const next = parseSegment(segments[1]);
   const relationships = RELATIONSHIP_COLLECTIONS[next.name];
   if (relationships && next.args === undefined && segments.length === 2) {
-    const { items, select } = query(ctx, relationships.list(table), relationships.typeName);
+    const { items, select } = query(ctx, relationships.list(table), relationships.typeName, relationships.sample());
     return json(200, { "@odata.context": `${root}(LogicalName='${table.logicalName}')/${next.name}${contextSuffix(select)}`, value: items });
   }
   if (next.name !== "Attributes" || segments.length > 2) throw unknownSegment(next.name);

@@ -68,10 +68,17 @@ function manyToManyMetadata(m: ManyToManyDef): Metadata {
   };
 }
 
+/** What $select and $filter may name, also when a table has no relationship of the kind. */
+function oneToManySample(): Metadata {
+  const { table, column, relationship } = allLookups()[0];
+  return oneToManyMetadata(table, column, relationship);
+}
+
 /** The relationship metadata collections of one table, by navigation property name of EntityMetadata. */
-export const RELATIONSHIP_COLLECTIONS: Record<string, { typeName: string; list: (t: TableDef) => Metadata[] }> = {
+export const RELATIONSHIP_COLLECTIONS: Record<string, { typeName: string; list: (t: TableDef) => Metadata[]; sample: () => Metadata }> = {
   ManyToOneRelationships: {
     typeName: "Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata",
+    sample: () => oneToManySample(),
     list: (t) =>
       allLookups()
         .filter((l) => l.table === t)
@@ -79,6 +86,7 @@ export const RELATIONSHIP_COLLECTIONS: Record<string, { typeName: string; list: 
   },
   OneToManyRelationships: {
     typeName: "Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata",
+    sample: () => oneToManySample(),
     list: (t) =>
       allLookups()
         .filter((l) => l.relationship.target === t.logicalName)
@@ -86,6 +94,7 @@ export const RELATIONSHIP_COLLECTIONS: Record<string, { typeName: string; list: 
   },
   ManyToManyRelationships: {
     typeName: "Microsoft.Dynamics.CRM.ManyToManyRelationshipMetadata",
+    sample: () => manyToManyMetadata(MANY_TO_MANY[0]),
     list: (t) => MANY_TO_MANY.filter((m) => m.entity1 === t.logicalName || m.entity2 === t.logicalName).map(manyToManyMetadata),
   },
 };
