@@ -9,7 +9,7 @@ import { annotationFilter, RowFormatter } from "./format";
 import { cookieGuid, innerCookie, outerCookie, parseInnerCookie, type CookieColumn } from "./paging";
 import type { EmuResponse } from "./server";
 import { fold, Store } from "./store";
-import { propertyName, tableByLogicalName, type ColumnDef, type TableDef } from "./tables";
+import { propertyName, type ColumnDef, type TableDef } from "./tables";
 import { formattedValue, type Row, type Value } from "./values";
 
 const MAX_PAGE_SIZE = 5000;
@@ -239,7 +239,7 @@ function matchesCondition(c: FetchCondition, v: Value): boolean {
  */
 function sortParts(q: FetchQuery, store: Store): SortPart[] {
   const lookupName = (c: ColumnDef, id: string): string | undefined => {
-    const target = tableByLogicalName(c.target!);
+    const target = store.lookupTarget(c, id);
     const name = target && store.get(target, id)?.[target.primaryNameAttribute];
     return typeof name === "string" ? name : undefined;
   };

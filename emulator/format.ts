@@ -4,7 +4,7 @@ import { badRequest, unknownProperty } from "./errors";
 import { BASE_CURRENCY_ID, BASE_CURRENCY_NAME } from "./identities";
 import { parseExpand, parseSelect } from "./odata";
 import { Store } from "./store";
-import { columnByProperty, lookupByNavigation, propertyName, tableByLogicalName, type ColumnDef, type TableDef } from "./tables";
+import { columnByProperty, lookupNavigation, lookupRelationships, propertyName, tableByLogicalName, type ColumnDef, type TableDef } from "./tables";
 import { formattedValue, type Row, type Value } from "./values";
 
 export interface Projection {
@@ -23,9 +23,10 @@ function checkSelect(table: TableDef, text: string): string[] {
 export function parseProjection(table: TableDef, select: string | undefined, expand: string | undefined): Projection {
   const projection: Projection = { select: select === undefined ? undefined : checkSelect(table, select), expand: [] };
   for (const item of expand === undefined ? [] : parseExpand(expand)) {
-    const column = lookupByNavigation(table, item.navigation);
-    if (!column) throw unknownProperty(table, item.navigation);
-    const target = tableByLogicalName(column.target!)!;
+    const lookup = lookupNavigation(table, item.navigation);
+    if (!lookup) throw unknownProperty(table, item.navigation);
+    const { column } = lookup;
+    const target = tableByLogicalName(lookup.relationship.target)!;
     for (const name of item.options.keys()) {
       if (name !== "$select") throw badRequest(`The query option '${name}' inside $expand is not supported by the Dataverse emulator.`);
     }
@@ -60,7 +61,7 @@ export class RowFormatter {
   /** Display name of the row a lookup points at. */
   private lookupName = (c: ColumnDef, id: string): string | undefined => {
     if (id === BASE_CURRENCY_ID) return BASE_CURRENCY_NAME;
-    const target = tableByLogicalName(c.target!);
+    const target = this.store.lookupTarget(c, id);
     if (!target) return undefined;
     const name = this.store.get(target, id)?.[target.primaryNameAttribute];
     return typeof name === "string" ? name : undefined;
@@ -100,10 +101,13 @@ export class RowFormatter {
         out[`${key}@OData.Community.Display.V1.FormattedValue`] = formatted;
       }
       if (column.type === "Lookup") {
-        if (column.navigation && wants("Microsoft.Dynamics.CRM.associatednavigationproperty")) {
-          out[`${key}@Microsoft.Dynamics.CRM.associatednavigationproperty`] = column.navigation;
+        // A polymorphic lookup names the table (and navigation property) of the row it points at now.
+        const target = this.store.lookupTarget(column, String(value))?.logicalName ?? column.target;
+        const navigation = lookupRelationships(column).find((r) => r.target === target)?.navigation ?? column.navigation;
+        if (navigation && wants("Microsoft.Dynamics.CRM.associatednavigationproperty")) {
+          out[`${key}@Microsoft.Dynamics.CRM.associatednavigationproperty`] = navigation;
         }
-        if (wants("Microsoft.Dynamics.CRM.lookuplogicalname")) out[`${key}@Microsoft.Dynamics.CRM.lookuplogicalname`] = column.target;
+        if (wants("Microsoft.Dynamics.CRM.lookuplogicalname")) out[`${key}@Microsoft.Dynamics.CRM.lookuplogicalname`] = target;
       }
     }
     out[key] = value;

@@ -5,7 +5,8 @@ import { badRequest, CODES, DataverseError, methodNotAllowed, notImplemented, un
 import { evaluateFilter, filterProperties, parseFilter } from "./filter";
 import { parseKeyPredicate, parseSegment, parseSelect } from "./odata";
 import type { EmuResponse } from "./server";
-import { TABLES, type ColumnDef, type TableDef } from "./tables";
+import { RELATIONSHIP_COLLECTIONS } from "./relationships";
+import { lookupTargets, TABLES, type ColumnDef, type TableDef } from "./tables";
 import type { Value } from "./values";
 import { stableGuid } from "./util";
 
@@ -64,17 +65,18 @@ function attributeMetadata(t: TableDef, c: ColumnDef): Metadata {
     IsValidForCreate: !c.readOnly,
     IsValidForUpdate: !c.readOnly && c.name !== t.primaryIdAttribute,
     IsValidForRead: true,
+    // Lookups name the tables they accept (several for customer, owner and regarding lookups).
+    ...(c.type === "Lookup" ? { Targets: lookupTargets(c) } : {}),
   };
 }
 
 /** $filter and $select over metadata objects; MetadataId is always returned. */
-function query(ctx: DvContext, items: Metadata[], typeName: string): { items: Metadata[]; select?: string[] } {
+function query(ctx: DvContext, items: Metadata[], typeName: string, sample: Metadata = items[0] ?? {}): { items: Metadata[]; select?: string[] } {
   for (const name of ctx.query.keys()) {
     if (name.startsWith("$") && name !== "$select" && name !== "$filter") {
       throw notImplemented(`The query option '${name}' on metadata`);
     }
   }
-  const sample = items[0] ?? {};
   const known = (p: string) => p in sample && !p.startsWith("@");
   const filterText = ctx.query.get("$filter");
   if (filterText !== undefined) {
@@ -133,6 +135,11 @@ export function handleEntityDefinitions(ctx: DvContext, args: string | undefined
     return json(200, { "@odata.context": `${root}${contextSuffix(select)}/$entity`, ...items[0] });
   }
   const next = parseSegment(segments[1]);
+  const relationships = RELATIONSHIP_COLLECTIONS[next.name];
+  if (relationships && next.args === undefined && segments.length === 2) {
+    const { items, select } = query(ctx, relationships.list(table), relationships.typeName, relationships.sample());
+    return json(200, { "@odata.context": `${root}(LogicalName='${table.logicalName}')/${next.name}${contextSuffix(select)}`, value: items });
+  }
   if (next.name !== "Attributes" || segments.length > 2) throw unknownSegment(next.name);
   const attributes = table.columns.map((c) => ({ id: attributeId(table, c), name: c.name, item: attributeMetadata(table, c) }));
   const attrRoot = `${root}(LogicalName='${table.logicalName}')/Attributes`;

@@ -8,6 +8,7 @@ import { evaluateFilter, filterProperties, parseFilter, parseOrderBy, sortRows, 
 import { annotationFilter, contextPath, parseProjection, RowFormatter, type Projection } from "./format";
 import { cookieGuid, innerCookie, innerOfOuter, outerCookie, parseInnerCookie } from "./paging";
 import { conditionMatches, parseCondition, parseSegment, type Condition, type Token } from "./odata";
+import { handleRef, isRefPath } from "./relationships";
 import { keyPredicate, notFound, parseJsonObject, payloadValues, resolveTarget, type Target } from "./rows";
 import { Store } from "./store";
 import { columnByProperty, lookupByNavigation, type TableDef } from "./tables";
@@ -30,6 +31,7 @@ export function handleTable(ctx: DvContext, table: TableDef, segments: string[],
       if (method !== "GET") throw methodNotAllowed(method, ["GET"]);
       return countRows(ctx, table);
     }
+    if (args !== undefined && isRefPath(segments)) return handleRef(ctx, resolveTarget(ctx.core.store, table, args), segments);
     const next = parseSegment(segments[1]).name;
     if (args !== undefined && (columnByProperty(table, next) || lookupByNavigation(table, next))) {
       throw notImplemented(`Addressing the property '${next}' of a record`);

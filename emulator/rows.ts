@@ -3,7 +3,7 @@
 import { badRequest, type DataverseError, notFoundById, notFoundByKey, notImplemented, unknownSegment } from "./errors";
 import { parseKeyPredicate, parseSegment } from "./odata";
 import type { Store, WriteTimes } from "./store";
-import { columnByProperty, lookupByNavigation, odataType, propertyName, tableByLogicalName, tableBySet, type TableDef } from "./tables";
+import { columnByProperty, lookupByNavigation, lookupNavigation, odataType, propertyName, tableByLogicalName, tableBySet, type TableDef } from "./tables";
 import { coerceValue, type Row } from "./values";
 import { isGuid } from "./util";
 
@@ -124,13 +124,14 @@ export function payloadValues(store: Store, table: TableDef, body: Record<string
     if (at > 0) {
       const name = key.slice(0, at);
       if (key.slice(at) !== "@odata.bind") continue; // other instance annotations are informational
-      const lookup = lookupByNavigation(table, name);
+      const lookup = lookupNavigation(table, name);
       if (!lookup) {
         throw badRequest(
           `An undeclared property '${name}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`,
         );
       }
-      values[propertyName(lookup)] = raw === null ? null : resolveBind(store, name, tableByLogicalName(lookup.target!)!, raw);
+      const target = tableByLogicalName(lookup.relationship.target)!;
+      values[propertyName(lookup.column)] = raw === null ? null : resolveBind(store, name, target, raw);
       continue;
     }
     const column = columnByProperty(table, key);
@@ -146,7 +147,7 @@ export function payloadValues(store: Store, table: TableDef, body: Record<string
       }
       const id = coerceValue(table, column, raw);
       const target = tableByLogicalName(column.target!);
-      if (id !== null && target && !store.get(target, id as string)) throw notFoundById(target, id as string);
+      if (id !== null && target && !store.lookupTarget(column, id as string)) throw notFoundById(target, id as string);
       values[key] = id;
     } else if (seeding && (key === "createdon" || key === "modifiedon")) {
       times[key] = coerceValue(table, column, raw) as string;

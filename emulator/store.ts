@@ -2,7 +2,7 @@
 // created/modified timestamps, derived columns, alternate-key uniqueness and lookup clean-up.
 import { duplicateRecord, badRequest } from "./errors";
 import { BASE_CURRENCY_ID } from "./identities";
-import { propertyName, TABLES, type AlternateKeyDef, type TableDef } from "./tables";
+import { lookupTargets, propertyName, tableByLogicalName, TABLES, type AlternateKeyDef, type ColumnDef, type TableDef } from "./tables";
 import type { Row, Value } from "./values";
 import { isoSeconds } from "./util";
 
@@ -27,7 +27,7 @@ interface TableData {
 }
 
 /** Lookup columns that point at a table of the emulator (the ones a delete has to clear). */
-const referencing = (table: TableDef) => table.columns.filter((c) => c.type === "Lookup" && TABLES.some((t) => t.logicalName === c.target));
+const referencing = (table: TableDef) => table.columns.filter((c) => c.type === "Lookup" && TABLES.some((t) => lookupTargets(c).includes(t.logicalName)));
 
 export interface WriteTimes {
   createdon?: string;
@@ -44,6 +44,8 @@ interface JournalEntry {
 export class Store {
   private data = new Map<string, TableData>();
   private version = VERSION_BASE;
+  /** N:N links per relationship schema name, as `<entity1 id>|<entity2 id>` (the intersect table's rows). */
+  private links = new Map<string, Set<string>>();
   /** Bumped by every change to any table: cached query results are valid for one generation. */
   generation = 0;
   /** Set while `atomic()` runs: the rows' earlier states, in write order, so a failure can restore them. */
@@ -61,7 +63,32 @@ export class Store {
   /** Empties every table and restarts the row-version counter. */
   clearAll(): void {
     this.version = VERSION_BASE;
+    this.links.clear();
     for (const t of TABLES) this.clear(t);
+  }
+
+  /** Links two rows through an N:N relationship; false when they were linked already. */
+  link(relationship: string, id1: string, id2: string): boolean {
+    let pairs = this.links.get(relationship);
+    if (!pairs) this.links.set(relationship, (pairs = new Set()));
+    const pair = `${id1.toLowerCase()}|${id2.toLowerCase()}`;
+    if (pairs.has(pair)) return false;
+    pairs.add(pair);
+    this.generation++;
+    return true;
+  }
+
+  /** Removes an N:N link; false when there was none. */
+  unlink(relationship: string, id1: string, id2: string): boolean {
+    const removed = this.links.get(relationship)?.delete(`${id1.toLowerCase()}|${id2.toLowerCase()}`) ?? false;
+    if (removed) this.generation++;
+    return removed;
+  }
+
+  /** The rows linked to `id` through an N:N relationship, from `side` 1 (entity1's id) or 2. */
+  linked(relationship: string, side: 1 | 2, id: string): string[] {
+    const pairs = [...(this.links.get(relationship) ?? [])].map((p) => p.split("|"));
+    return pairs.filter((p) => p[side - 1] === id.toLowerCase()).map((p) => p[2 - side]);
   }
 
   clear(table: TableDef): void {
@@ -87,6 +114,12 @@ export class Store {
 
   get(table: TableDef, id: string): Row | undefined {
     return this.tableData(table).rows.get(id.toLowerCase());
+  }
+
+  /** The table of the row a lookup value points at: its target, or for a polymorphic lookup the one holding the id. */
+  lookupTarget(column: ColumnDef, id: string): TableDef | undefined {
+    const tables = lookupTargets(column).map((name) => tableByLogicalName(name));
+    return tables.find((t) => t && this.get(t, id));
   }
 
   /** Row whose alternate key `key` has `values` (compared like SQL: case/accent-insensitive). */
@@ -203,8 +236,10 @@ export class Store {
     this.journal?.push({ table, id: id.toLowerCase(), before: row });
     this.unindex(table, row);
     data.rows.delete(id.toLowerCase());
+    // A deleted row leaves its N:N links (intersect rows go with it).
+    for (const pairs of this.links.values()) for (const pair of pairs) if (pair.split("|").includes(id.toLowerCase())) pairs.delete(pair);
     for (const other of TABLES) {
-      for (const c of referencing(other).filter((c) => c.target === table.logicalName)) {
+      for (const c of referencing(other).filter((c) => lookupTargets(c).includes(table.logicalName))) {
         const prop = propertyName(c);
         const pointing = this.tableData(other)
           .refIndex.get(prop)!

@@ -22,6 +22,31 @@ export interface ColumnDef {
   target?: string;
   /** Lookups: single-valued navigation property used by `@odata.bind` and `$expand`. */
   navigation?: string;
+  /**
+   * Lookups with a navigation property: the relationship's schema name, which is also the
+   * referenced table's collection-valued navigation property (`contact_customer_accounts`).
+   */
+  relationship?: string;
+  /** Polymorphic lookups (customer, owner, regarding): the relationships to the other tables they accept. */
+  moreTargets?: readonly LookupRelationship[];
+}
+
+/** One N:1 relationship of a lookup column: the table it points at, and its navigation properties. */
+export interface LookupRelationship {
+  target: string;
+  navigation: string;
+  relationship: string;
+}
+
+/** An N:N relationship: rows of two tables linked through an intersect table, no lookup column. */
+export interface ManyToManyDef {
+  schemaName: string;
+  entity1: string;
+  entity2: string;
+  intersectEntity: string;
+  /** For two different tables the real service names both navigation properties after the relationship. */
+  navigation: string;
+  metadataId: string;
 }
 
 export interface AlternateKeyDef {
@@ -96,6 +121,7 @@ const account: TableDef = {
       displayName: "Primary Contact",
       target: "contact",
       navigation: "primarycontactid",
+      relationship: "account_primary_contact",
     },
     // Set by the platform when a money value is written; not navigable in the emulator.
     { name: "transactioncurrencyid", type: "Lookup", displayName: "Currency", target: "transactioncurrency", readOnly: true },
@@ -130,6 +156,9 @@ const contact: TableDef = {
       displayName: "Company Name",
       target: "account",
       navigation: "parentcustomerid_account",
+      relationship: "contact_customer_accounts",
+      // A customer lookup: an account or a contact, one relationship (and navigation property) each.
+      moreTargets: [{ target: "contact", navigation: "parentcustomerid_contact", relationship: "contact_customer_contacts" }],
     },
     ...systemColumns(),
   ],
@@ -172,7 +201,14 @@ const iotDevice: TableDef = {
         { value: 100_000_003, label: "Fault" },
       ],
     },
-    { name: "dv_accountid", type: "Lookup", displayName: "Account", target: "account", navigation: "dv_accountid" },
+    {
+      name: "dv_accountid",
+      type: "Lookup",
+      displayName: "Account",
+      target: "account",
+      navigation: "dv_accountid",
+      relationship: "dv_account_dv_iotdevice",
+    },
     ...systemColumns(),
   ],
   alternateKeys: [{ name: "dv_serialnumber_key", displayName: "Serial Number Key", columns: ["dv_serialnumber"] }],
@@ -180,6 +216,18 @@ const iotDevice: TableDef = {
 };
 
 export const TABLES: readonly TableDef[] = [account, contact, iotDevice];
+
+/** N:N relationships: contacts who look after IoT devices (a custom relationship, as a maker would add). */
+export const MANY_TO_MANY: readonly ManyToManyDef[] = [
+  {
+    schemaName: "dv_iotdevice_contact",
+    entity1: "dv_iotdevice",
+    entity2: "contact",
+    intersectEntity: "dv_iotdevice_contact",
+    navigation: "dv_iotdevice_contact",
+    metadataId: "5b0e7c1d-2f3a-4b6c-9d8e-7f6a5b4c3d2e",
+  },
+];
 
 export const tableBySet = (entitySetName: string): TableDef | undefined => TABLES.find((t) => t.entitySetName === entitySetName);
 
@@ -193,9 +241,27 @@ export function columnByProperty(table: TableDef, property: string): ColumnDef |
   return table.columns.find((c) => propertyName(c) === property);
 }
 
-export function lookupByNavigation(table: TableDef, navigation: string): ColumnDef | undefined {
-  return table.columns.find((c) => c.type === "Lookup" && c.navigation === navigation);
+/** The N:1 relationships of a lookup column: one, or one per table a polymorphic lookup accepts. */
+export function lookupRelationships(c: ColumnDef): LookupRelationship[] {
+  if (c.type !== "Lookup" || !c.navigation || !c.relationship) return [];
+  return [{ target: c.target!, navigation: c.navigation, relationship: c.relationship }, ...(c.moreTargets ?? [])];
 }
+
+/** The lookup column and relationship of a single-valued navigation property (case-sensitive, like the service). */
+export function lookupNavigation(table: TableDef, navigation: string): { column: ColumnDef; relationship: LookupRelationship } | undefined {
+  for (const column of table.columns) {
+    const relationship = lookupRelationships(column).find((r) => r.navigation === navigation);
+    if (relationship) return { column, relationship };
+  }
+  return undefined;
+}
+
+export function lookupByNavigation(table: TableDef, navigation: string): ColumnDef | undefined {
+  return lookupNavigation(table, navigation)?.column;
+}
+
+/** Tables a lookup column may point at. */
+export const lookupTargets = (c: ColumnDef): string[] => [c.target!, ...(c.moreTargets ?? []).map((r) => r.target)];
 
 export const odataType = (table: TableDef): string => `Microsoft.Dynamics.CRM.${table.logicalName}`;
 

@@ -616,6 +616,9 @@
         orderby: { fallback: "str", types: ["str", "msg", "flow", "global", "env", "jsonata"] },
         maxRows: { fallback: "num", types: ["num", "msg", "flow", "global", "env", "jsonata"] },
         pageSize: { fallback: "num", types: ["num", "msg", "flow", "global", "env"] },
+        relationship: { fallback: "str", types: ["str", "msg", "flow", "global", "env", "jsonata"] },
+        targetTable: { fallback: "str", types: ["str", "msg", "flow", "global", "env", "jsonata"] },
+        targetId: { fallback: "msg", types: ["msg", "flow", "global", "str", "json", "env", "jsonata"] },
     };
 
     /**
@@ -637,7 +640,7 @@
         fields.forEach(function (field) {
             var spec = FIELDS[field];
             var types = spec.types.slice();
-            if (field === "table") {
+            if (field === "table" || field === "targetTable") {
                 types[0] = $.extend({ autoComplete: tableSuggestions(connectionId) }, STRING);
             }
             if (field === "select") {

@@ -13,6 +13,7 @@ import type { CallOptions, OperationContext } from "./operations/context";
 import { deleteRow, type DeleteOptions } from "./operations/delete";
 import { fetchXmlQuery } from "./operations/fetchxml";
 import { checkQueryOptions, odataQuery, type ODataQuery } from "./operations/query";
+import { relate, type RelateInput, type RelateTargetResult } from "./operations/relate";
 import { retrieve, type RetrieveOptions } from "./operations/retrieve";
 import { checkRequestOptions, hasRequestOptions } from "./operations/request-options";
 import { update, type UpdateOptions } from "./operations/update";
@@ -183,6 +184,11 @@ export class DataverseClient {
 
   delete(table: unknown, rowId: unknown, options: DeleteOptions = {}): Promise<DataverseResult> {
     return deleteRow(this.contextFor(options), table, rowId, options);
+  }
+
+  /** Associates or disassociates rows through a 1:N or N:N relationship. */
+  relate(input: RelateInput, options: CallOptions = {}): Promise<DataverseResult<RelateTargetResult[]>> {
+    return relate(this.context, input, options);
   }
 
   /** Several operations in one $batch request (atomic: all or nothing). */

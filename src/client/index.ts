@@ -6,6 +6,7 @@ export type { Page } from "./request";
 export type { BatchOutcome, BatchResult } from "./operations/batch";
 export type { DataverseResult } from "./response";
 export type { UpdateMode } from "./operations/update";
+export type { RelateInput, RelateTargetResult } from "./operations/relate";
 export type { WhoAmI } from "./operations/whoami";
 export { DataverseError, ErrorCodes, asDataverseError } from "./errors";
 export { CLOUDS } from "./clouds";

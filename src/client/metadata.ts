@@ -20,6 +20,24 @@ export interface ColumnInfo {
   displayName: string;
 }
 
+/** An N:1 relationship: a lookup column, a table it points at and its (case-sensitive) navigation property. */
+export interface LookupRelationship {
+  column: string;
+  /** Logical name of the referenced table (`owner` for owner lookups: a systemuser or a team). */
+  table: string;
+  navigation: string;
+  schemaName: string;
+}
+
+/** A collection-valued navigation property of a table: the many side of a 1:N, or an N:N. */
+export interface CollectionRelationship {
+  schemaName: string;
+  navigation: string;
+  /** Logical name of the table on the other side. */
+  table: string;
+  kind: "OneToMany" | "ManyToMany";
+}
+
 type Send = (req: ApiRequest, signal?: AbortSignal) => Promise<ApiResponse>;
 
 /** Lists for the editor are kept a few minutes; a table's identity never changes, so it is kept. */
@@ -103,6 +121,81 @@ export class MetadataCache {
           return valuesOf(res.body).length > 0;
         } catch {
           return false;
+        }
+      },
+    );
+  }
+
+  /** A table's lookups (ManyToOneRelationships); undefined when metadata cannot be read. */
+  lookups(logicalName: string): Promise<LookupRelationship[] | undefined> {
+    return this.relationships(
+      logicalName,
+      "ManyToOneRelationships",
+      "SchemaName,ReferencingAttribute,ReferencedEntity,ReferencingEntityNavigationPropertyName",
+      (r) => [
+        {
+          column: String(r.ReferencingAttribute),
+          table: String(r.ReferencedEntity),
+          navigation: String(r.ReferencingEntityNavigationPropertyName),
+          schemaName: String(r.SchemaName),
+        },
+      ],
+    );
+  }
+
+  /** A table's collection-valued navigation properties (1:N and N:N); undefined when metadata cannot be read. */
+  async collections(logicalName: string): Promise<CollectionRelationship[] | undefined> {
+    const [oneToMany, manyToMany] = await Promise.all([
+      this.relationships(logicalName, "OneToManyRelationships", "SchemaName,ReferencingEntity,ReferencedEntityNavigationPropertyName", (r) => [
+        {
+          schemaName: String(r.SchemaName),
+          navigation: String(r.ReferencedEntityNavigationPropertyName),
+          table: String(r.ReferencingEntity),
+          kind: "OneToMany" as const,
+        },
+      ]),
+      this.relationships(
+        logicalName,
+        "ManyToManyRelationships",
+        "SchemaName,Entity1LogicalName,Entity2LogicalName,Entity1NavigationPropertyName,Entity2NavigationPropertyName",
+        (r) => {
+          // Each side names the other through its own navigation property (two for a table related to itself).
+          const sides: CollectionRelationship[] = [];
+          const side = (table: unknown, navigation: unknown, other: unknown) => {
+            if (table === logicalName)
+              sides.push({ schemaName: String(r.SchemaName), navigation: String(navigation), table: String(other), kind: "ManyToMany" });
+          };
+          side(r.Entity1LogicalName, r.Entity1NavigationPropertyName, r.Entity2LogicalName);
+          side(r.Entity2LogicalName, r.Entity2NavigationPropertyName, r.Entity1LogicalName);
+          return sides;
+        },
+      ),
+    ]);
+    return oneToMany && manyToMany ? [...oneToMany, ...manyToMany] : undefined;
+  }
+
+  /**
+   * One relationship collection of a table, read like the lookups writes wait on (urgent, short
+   * timeout); kept a few minutes, a failure a minute, so a burst of messages does not wait on each.
+   */
+  private relationships<T>(logicalName: string, collection: string, select: string, read: (r: Record<string, unknown>) => T[]): Promise<T[] | undefined> {
+    return this.cached(
+      `${collection}:${logicalName}`,
+      (found) => (found ? LIST_TTL_MS : RETRY_LOOKUP_AFTER_MS),
+      async () => {
+        try {
+          const res = await this.send({
+            method: "GET",
+            path: `EntityDefinitions(LogicalName='${logicalName}')/${collection}?$select=${select}`,
+            idempotent: true,
+            timeoutMs: this.lookupTimeoutMs,
+            maxRetries: 0,
+            urgent: true,
+          });
+          return valuesOf(res.body).flatMap(read);
+        } catch (err) {
+          if (err instanceof DataverseError && (err.retryable || err.status === 403)) return undefined;
+          throw err;
         }
       },
     );

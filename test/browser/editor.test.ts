@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import os from "node:os";
 import path from "node:path";
 import { chromium, type BrowserContext, type Locator, type Page } from "playwright-core";
-import { emulatorEnv, startEmulator, writeTrustBundle, type RunningEmulator } from "../../emulator";
+import { emulatorEnv, SEED_IDS, startEmulator, writeTrustBundle, type RunningEmulator } from "../../emulator";
 import { exampleFlows } from "../../scripts/example-flows";
 import { installInUserDir, pack, plainEnv, startNodeRed, type RunningNodeRed } from "../installed-node-red";
 import { nodeRedVersion } from "../node-red";
@@ -95,7 +95,7 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  test("shows the seven nodes in the palette with their icons, without page errors", async () => {
+  test("shows the nodes in the palette with their icons, without page errors", async () => {
     await openEditor();
     await page.locator("#red-ui-palette-search input").pressSequentially("dataverse");
     for (const type of [
@@ -106,6 +106,7 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
       "dataverse-delete",
       "dataverse-query",
       "dataverse-batch",
+      "dataverse-relate",
     ]) {
       const entry = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
       await entry.waitFor({ state: "visible" });
@@ -381,6 +382,37 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     assert.deepEqual(pageErrors, []);
   });
 
+  test("the relate dialog: action, relationship checked as a name, targets read from msg.targetId by default", async () => {
+    const id = await addNode("dataverse-relate", 700, 100);
+    await openDialog(id);
+    await useConnection(added.connection);
+    await typeTable("dv_iotdevice");
+    await page.locator("#node-input-table-hint").filter({ hasText: "Uses the entity set dv_iotdevices" }).waitFor();
+    assert.equal(await page.inputValue("#node-input-action"), "associate");
+    assert.equal(await typedInput("rowId").inputValue(), "rowId", "Row ID reads msg.rowId by default");
+    assert.equal(await typedInput("targetId").inputValue(), "targetId", "Target ID reads msg.targetId by default");
+    await setField("relationship", "not a name");
+    assert.ok(await hasError("relationship"), "a relationship is a name");
+    await setField("relationship", "dv_iotdevice_contact");
+    assert.equal(await hasError("relationship"), false);
+    assert.equal(await hasError("targetTable"), false, "the target table may stay empty");
+    await page.selectOption("#node-input-action", "disassociate");
+    await trayScreenshot("relate-dialog.png");
+    await page.click("#node-dialog-ok");
+    assert.equal(await label(id), "disassociate dv_iotdevice_contact");
+    assert.deepEqual(await nodeStates(id, ["action", "table", "relationship", "relationshipType", "targetTable", "targetId", "targetIdType", "valid"]), [
+      "disassociate",
+      "dv_iotdevice",
+      "dv_iotdevice_contact",
+      "str",
+      "",
+      "targetId",
+      "msg",
+      true,
+    ]);
+    assert.deepEqual(pageErrors, []);
+  });
+
   test("the query dialog: OData fields with suggestions and checks, then FetchXML in the code editor, or read from msg", async () => {
     const id = await addNode("dataverse-query", 450, 180);
     await openDialog(id);
@@ -603,6 +635,10 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     await clickInject("dv-ex7-inject-mixed");
     assert.match(await debugMessage("summary", "4 operations"), /4 operations, 1 failed: 204, 200, 204, 404 0x/);
     assert.match(await debugMessage("results", "array[4]"), /msg\.payload : array\[4\]/);
+    // A contact linked to its account by account number, then to a device through an N:N relationship.
+    await clickInject("dv-ex10-inject");
+    assert.match(await debugMessage("its account", "payload._parentcustomerid_value"), new RegExp(SEED_IDS.contosoAccount));
+    assert.match(await debugMessage("linked", "array[1]"), /msg\.payload : array\[1\]/);
     assert.equal(await page.locator(".red-ui-debug-msg").filter({ hasText: "node: error" }).count(), 0, "no example failed");
 
     await importExample("02 Create, update and retrieve a row");

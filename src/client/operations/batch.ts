@@ -5,6 +5,7 @@
  */
 import { buildBatch, parseBatchResponse, type BatchOperation, type BatchPart } from "../batch";
 import { DataverseError, fromDataverseResponse, inputError } from "../errors";
+import { bindRowLookups } from "../lookups";
 import { rowPath, queryString } from "../odata";
 import { requestIdOf } from "../pipeline";
 import type { ApiResponse } from "../request";
@@ -47,6 +48,7 @@ export async function runBatch(ctx: OperationContext, operations: unknown, optio
   const checked = checkOperations(operations, atomic);
   const tables = new Map<unknown, ResolvedTable>();
   for (const { table } of checked) if (!tables.has(table)) tables.set(table, await resolveTable(ctx, table));
+  for (const [i, c] of checked.entries()) if (c.row) c.row = await bindRowLookups(ctx, tables.get(c.table)!.info, c.row, `payload[${i}].row`);
   const requests = checked.map((c) => withOptions(operationRequest(c, tables.get(c.table)!), ctx.requestOptions));
   const apiPath = new URL(ctx.apiBase).pathname;
   const chunks = atomic ? [requests] : chunk(requests, MAX_BATCH_OPERATIONS);

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { rowPath } from "../odata";
 import type { ApiRequest, ApiResponse } from "../request";
 import type { DataverseResult } from "../response";
+import { bindRowLookups } from "../lookups";
 import { checkRow, isGuid } from "../validate";
 import { resolveTable, type CallOptions, type OperationContext } from "./context";
 import { bulkWrite, preferReturn, writeResult } from "./write";
@@ -17,6 +18,7 @@ export interface CreateOptions extends CallOptions {
 export async function create(ctx: OperationContext, table: unknown, row: unknown, options: CreateOptions = {}): Promise<DataverseResult> {
   let body = checkRow(row);
   const { set, info } = await resolveTable(ctx, table);
+  body = await bindRowLookups(ctx, info, body);
   const idColumn = info?.primaryIdAttribute;
   let id: string | undefined;
   let generatedId = false;

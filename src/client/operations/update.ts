@@ -6,6 +6,7 @@ import { rowPath } from "../odata";
 import type { DataverseResult } from "../response";
 import { checkEtag, checkRow, checkRowId } from "../validate";
 import { inputError } from "../errors";
+import { bindRowLookups } from "../lookups";
 import { resolveTable, type CallOptions, type OperationContext } from "./context";
 import { bulkWrite, preferReturn, writeResult } from "./write";
 
@@ -19,11 +20,12 @@ export interface UpdateOptions extends CallOptions {
 
 export async function update(ctx: OperationContext, table: unknown, rowId: unknown, row: unknown, options: UpdateOptions = {}): Promise<DataverseResult> {
   const ref = checkRowId(rowId);
-  const body = checkRow(row);
+  const given = checkRow(row);
   const mode = options.mode ?? "update";
   if (mode !== "update" && mode !== "upsert") throw inputError("mode", `mode must be update or upsert, not '${String(mode)}'`);
   const etag = checkEtag(options.etag);
   const { set, info } = await resolveTable(ctx, table);
+  const body = await bindRowLookups(ctx, info, given);
   // update-only: If-Match * makes a missing row a 404 instead of creating it; an etag makes it conditional.
   const condition = etag ? { "If-Match": etag } : mode === "update" ? { "If-Match": "*" } : undefined;
   // Addressed by key, Dataverse answers with the key, not the id: ask for just the id column instead.
