@@ -166,33 +166,33 @@ export class DataverseClient {
     this.context = { send, metadata: this.metadata, apiBase, bulk: settings.bulk !== "off" };
   }
 
-  whoAmI(options: CallOptions = {}): Promise<DataverseResult<WhoAmI>> {
+  async whoAmI(options: CallOptions = {}): Promise<DataverseResult<WhoAmI>> {
     return whoAmI(this.contextFor(options), options);
   }
 
-  retrieve(table: unknown, rowId: unknown, options: RetrieveOptions = {}): Promise<DataverseResult> {
+  async retrieve(table: unknown, rowId: unknown, options: RetrieveOptions = {}): Promise<DataverseResult> {
     return retrieve(this.contextFor(options), table, rowId, options);
   }
 
-  create(table: unknown, row: unknown, options: CreateOptions = {}): Promise<DataverseResult> {
+  async create(table: unknown, row: unknown, options: CreateOptions = {}): Promise<DataverseResult> {
     return create(this.contextFor(options), table, row, options);
   }
 
-  update(table: unknown, rowId: unknown, row: unknown, options: UpdateOptions = {}): Promise<DataverseResult> {
+  async update(table: unknown, rowId: unknown, row: unknown, options: UpdateOptions = {}): Promise<DataverseResult> {
     return update(this.contextFor(options), table, rowId, row, options);
   }
 
-  delete(table: unknown, rowId: unknown, options: DeleteOptions = {}): Promise<DataverseResult> {
+  async delete(table: unknown, rowId: unknown, options: DeleteOptions = {}): Promise<DataverseResult> {
     return deleteRow(this.contextFor(options), table, rowId, options);
   }
 
   /** Associates or disassociates rows through a 1:N or N:N relationship. */
-  relate(input: RelateInput, options: CallOptions = {}): Promise<DataverseResult<RelateTargetResult[]>> {
-    return relate(this.context, input, options);
+  async relate(input: RelateInput, options: CallOptions = {}): Promise<DataverseResult<RelateTargetResult[]>> {
+    return relate(this.contextFor(options), input, options);
   }
 
   /** Several operations in one $batch request (atomic: all or nothing). */
-  batch(operations: unknown, options: CallOptions & { atomic?: boolean } = {}): Promise<BatchOutcome> {
+  async batch(operations: unknown, options: CallOptions & { atomic?: boolean } = {}): Promise<BatchOutcome> {
     return runBatch(this.contextFor(options), operations, options);
   }
 
@@ -200,25 +200,23 @@ export class DataverseClient {
    * The pages of a query, fetched one at a time as the caller asks for the next. Bad input rejects
    * before any request is sent.
    */
-  query(input: QueryInput, options: CallOptions = {}): Promise<AsyncGenerator<Page>> {
+  async query(input: QueryInput, options: CallOptions = {}): Promise<AsyncGenerator<Page>> {
     const queryOptions = checkQueryOptions(input);
     const context = this.contextFor(options);
     if (input.queryType === "fetchxml") return fetchXmlQuery(context, input.fetchXml, queryOptions, options, input);
     if (input.queryType !== undefined && input.queryType !== "odata") {
-      return Promise.reject(
-        new DataverseError({
-          message: `queryType must be odata or fetchxml, not '${String(input.queryType)}'`,
-          code: ErrorCodes.invalidInput,
-          field: "queryType",
-        }),
-      );
+      throw new DataverseError({
+        message: `queryType must be odata or fetchxml, not '${String(input.queryType)}'`,
+        code: ErrorCodes.invalidInput,
+        field: "queryType",
+      });
     }
     return odataQuery(context, input, queryOptions, options, input);
   }
 
   /**
-   * The operation context of one call: its request options checked (a bad one throws before anything
-   * is sent) and put on every request the operation sends; metadata lookups go without them.
+   * The operation context of one call: its request options checked (a bad one rejects the call before
+   * anything is sent) and put on every request the operation sends; metadata lookups go without them.
    */
   private contextFor(options: CallOptions): OperationContext {
     const requestOptions = checkRequestOptions(options.requestOptions);
