@@ -100,7 +100,8 @@ export const OPERATIONS: readonly OperationDef[] = [
       { name: "Target", type: "mscrm.crmbaseentity" },
     ],
     returns: "mscrm.cr0a1_EchoResponse",
-    run: ({ ctx, args }) => response(ctx, "cr0a1_EchoResponse", { Text: args.Text, Number: args.Number ?? null, Flag: args.Flag ?? null, Target: args.Target ?? null }),
+    run: ({ ctx, args }) =>
+      response(ctx, "cr0a1_EchoResponse", { Text: args.Text, Number: args.Number ?? null, Flag: args.Flag ?? null, Target: args.Target ?? null }),
   },
   {
     name: "cr0a1_Describe",
@@ -309,7 +310,10 @@ function operationXml(op: OperationDef): string {
 }
 
 function entityTypeXml(t: TableDef): string {
-  const properties = t.columns.map((c) => `<Property Name="${c.type === "Lookup" ? `_${c.name}_value` : c.name}" Type="Edm.${c.type === "Uniqueidentifier" || c.type === "Lookup" ? "Guid" : "String"}"/>`);
+  const properties = t.columns.map(
+    (c) =>
+      `<Property Name="${c.type === "Lookup" ? `_${c.name}_value` : c.name}" Type="Edm.${c.type === "Uniqueidentifier" || c.type === "Lookup" ? "Guid" : "String"}"/>`,
+  );
   return `<EntityType Name="${t.logicalName}" BaseType="mscrm.crmbaseentity"><Key><PropertyRef Name="${t.primaryIdAttribute}"/></Key>${properties.join("")}</EntityType>`;
 }
 

@@ -24,7 +24,16 @@
 import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
 import type { Node, NodeAPI } from "node-red";
-import { asDataverseError, DataverseClient, DataverseError, ErrorCodes, type ColumnInfo, type ConnectionSettings, type OperationInfo, type TableInfo } from "../client";
+import {
+  asDataverseError,
+  DataverseClient,
+  DataverseError,
+  ErrorCodes,
+  type ColumnInfo,
+  type ConnectionSettings,
+  type OperationInfo,
+  type TableInfo,
+} from "../client";
 import { CREDENTIALS, TEXT_SETTINGS, type ConnectionCredentials, type ConnectionNode } from "./connection-node";
 import { tlsOptions } from "./tls";
 

@@ -83,8 +83,18 @@ describe("functions", () => {
   });
 
   it("a literal of the wrong type, an unknown parameter or a missing alias is a 400", async () => {
-    assertError(await client.api("GET", "cr0a1_Describe(Number=@p1)?@p1='ten'"), 400, "0x80060888", "Cannot convert the literal 'ten' to the expected type 'Edm.Decimal'.");
-    assertError(await client.api("GET", "cr0a1_Describe(Nope=@p1)?@p1=1"), 400, "0x80060888", /The parameter 'Nope' .* not a valid parameter for the operation 'cr0a1_Describe'/);
+    assertError(
+      await client.api("GET", "cr0a1_Describe(Number=@p1)?@p1='ten'"),
+      400,
+      "0x80060888",
+      "Cannot convert the literal 'ten' to the expected type 'Edm.Decimal'.",
+    );
+    assertError(
+      await client.api("GET", "cr0a1_Describe(Nope=@p1)?@p1=1"),
+      400,
+      "0x80060888",
+      /The parameter 'Nope' .* not a valid parameter for the operation 'cr0a1_Describe'/,
+    );
     assertError(await client.api("GET", "cr0a1_Describe(Text=@p1)"), 400, "0x80060888", /The parameter alias '@p1' has no value/);
   });
 

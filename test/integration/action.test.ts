@@ -72,7 +72,10 @@ describe("functions", () => {
     assert.match(decodeURIComponent(sent.path), /cr0a1_Describe\(Text=@p1,Number=@p2,Flag=@p3,Id=@p4,When=@p5,Access=@p6,Target=@p7,Names=@p8\)$/);
     // Each value is percent-encoded, so the & and / in the text cannot break the query.
     assert.match(sent.query, /^@p1=%27O%27%27Brien%20%26%20Sons%2F1%3F%27&@p2=12.5&@p3=false&@p4=a1b2c3d4-0001-/);
-    assert.match(decodeURIComponent(sent.query), /&@p6=Microsoft.Dynamics.CRM.EndpointAccessType'Internet'&@p7=\{"@odata.id":"accounts\(a1b2c3d4-0002-4a00-8a00-000000000002\)"\}&@p8=\["a","b'c"\]$/);
+    assert.match(
+      decodeURIComponent(sent.query),
+      /&@p6=Microsoft.Dynamics.CRM.EndpointAccessType'Internet'&@p7=\{"@odata.id":"accounts\(a1b2c3d4-0002-4a00-8a00-000000000002\)"\}&@p8=\["a","b'c"\]$/,
+    );
   });
 
   it("WhoAmI with no parameters (fixed JSON {})", async () => {
@@ -160,12 +163,21 @@ describe("Dataverse's errors, with what to change", () => {
     assert.equal(kind, "caught");
     assert.equal(msg.dataverse.status, 404);
     assert.equal(msg.dataverse.code, "0x8006088a");
-    assert.match(msg.error.message, /^DataverseError: Dataverse has no action named 'cr0a1_Nope' \(unbound\)\. Check the operation name .* \(HTTP 404, 0x8006088a, Resource not found for the segment 'cr0a1_Nope'\.\)$/);
+    assert.match(
+      msg.error.message,
+      /^DataverseError: Dataverse has no action named 'cr0a1_Nope' \(unbound\)\. Check the operation name .* \(HTTP 404, 0x8006088a, Resource not found for the segment 'cr0a1_Nope'\.\)$/,
+    );
   });
 
   it("a bound operation on the wrong table", async () => {
-    const { msg } = await call({ operation: "cr0a1_Touch", table: "contacts", tableType: "str", rowId: SEED_IDS.yvonneContact, rowIdType: "str" }, { payload: {} });
-    assert.match(msg.error.message, new RegExp(`^DataverseError: Dataverse has no action named 'cr0a1_Touch' bound to contacts\\(${SEED_IDS.yvonneContact}\\)`));
+    const { msg } = await call(
+      { operation: "cr0a1_Touch", table: "contacts", tableType: "str", rowId: SEED_IDS.yvonneContact, rowIdType: "str" },
+      { payload: {} },
+    );
+    assert.match(
+      msg.error.message,
+      new RegExp(`^DataverseError: Dataverse has no action named 'cr0a1_Touch' bound to contacts\\(${SEED_IDS.yvonneContact}\\)`),
+    );
   });
 
   it("a function called as an action, and an action as a function", async () => {
@@ -180,7 +192,10 @@ describe("Dataverse's errors, with what to change", () => {
   it("a missing required parameter", async () => {
     const { msg } = await call({ operation: "cr0a1_Echo" }, { payload: { Number: 1 } });
     assert.equal(msg.dataverse.status, 400);
-    assert.match(msg.error.message, /^DataverseError: Dataverse did not accept the parameters of action 'cr0a1_Echo'.*Request message has unresolved parameters\.\)$/);
+    assert.match(
+      msg.error.message,
+      /^DataverseError: Dataverse did not accept the parameters of action 'cr0a1_Echo'.*Request message has unresolved parameters\.\)$/,
+    );
   });
 });
 

@@ -65,7 +65,10 @@ function checkOperation(value: unknown): string {
   }
   const name = text.startsWith(NAMESPACE) ? text.slice(NAMESPACE.length) : text;
   if (!NAME.test(name)) {
-    throw inputError("operation", `operation '${text}' is not an operation name: use letters, digits and underscores, for example WinOpportunity or cr0a1_Echo`);
+    throw inputError(
+      "operation",
+      `operation '${text}' is not an operation name: use letters, digits and underscores, for example WinOpportunity or cr0a1_Echo`,
+    );
   }
   return name;
 }
