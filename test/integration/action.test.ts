@@ -84,6 +84,22 @@ describe("functions", () => {
     assert.equal(msg.payload.OrganizationId, ORGANIZATION_ID);
   });
 
+  it("is asked again when its answer was lost (the connection dropped after Dataverse answered)", async () => {
+    await t.api.addFault({ server: "dataverse", path: "RetrieveCurrentOrganization", action: "reset-after", times: 1 });
+    const { kind, msg } = await call(
+      {
+        kind: "function",
+        operation: "RetrieveCurrentOrganization",
+        parameters: `{"AccessType":"Microsoft.Dynamics.CRM.EndpointAccessType'Default'"}`,
+        parametersType: "json",
+      },
+      {},
+    );
+    assert.equal(kind, "out", JSON.stringify(msg.dataverse));
+    assert.equal(msg.payload.Detail.OrganizationId, ORGANIZATION_ID);
+    assert.equal((await requestsFor("RetrieveCurrentOrganization")).length, 2);
+  });
+
   it("is asked again after a transient failure", async () => {
     await t.api.addFault({ server: "dataverse", path: "cr0a1_Describe", status: 502, times: 1 });
     const { kind, msg } = await call({ kind: "function", operation: "cr0a1_Describe" }, { payload: { Text: "again" } });
@@ -214,5 +230,29 @@ describe("the editor's list of operations", () => {
     assert.deepEqual(byName("cr0a1_Touch").boundTo, { table: "account", collection: false });
     assert.deepEqual(byName("CreateMultiple").boundTo, { table: "crmbaseentity", collection: true });
     assert.equal(byName("cr0a1_Echo").kind, "action");
+  });
+
+  it("lists them for a connection that is only in the dialog, and never answers the secret", async () => {
+    const res = await helper
+      .request()
+      .post("/dataverse/operations")
+      .set("Content-Type", "application/json")
+      .send({
+        connection: {
+          id: "new-conn",
+          url: t.emu.dataverseUrl,
+          tenant: t.emu.tenantId,
+          cloud: "custom",
+          authority: t.emu.authorityHost,
+          authType: "secret",
+          tls: "",
+          clientId: t.emu.clientId,
+          clientSecret: t.emu.clientSecret,
+        },
+      });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.ok, true);
+    assert.ok(res.body.operations.some((o: Msg) => o.name === "cr0a1_Describe" && o.kind === "function"));
+    assert.ok(!res.text.includes(t.emu.clientSecret));
   });
 });

@@ -147,7 +147,9 @@ function explained(err: unknown, kind: OperationKind, name: string, binding: str
   const serverText = serverWords(err);
   const where = binding ? ` bound to ${binding}` : " (unbound)";
   let advice: string | undefined;
-  if (err.status === 404 && (err.code === "0x8006088a" || /resource not found for the segment/i.test(err.message))) {
+  const notFound = err.status === 404 && (err.code === "0x8006088a" || /resource not found for the segment/i.test(err.message));
+  // A bound name Dataverse cannot resolve may also be read as a property of the row's type.
+  if (notFound || (err.status === 400 && /could not find a property named/i.test(err.message))) {
     advice = `Dataverse has no ${kind} named '${name}'${where}. Check the operation name (it is case-sensitive; a custom API's unique name has its publisher prefix, like cr0a1_Echo) and the binding: a bound operation needs its table (and row)`;
   } else if (err.status === 405) {
     const other = kind === "action" ? "function" : "action";
