@@ -4,7 +4,7 @@
  * are writes: an attempt whose answer was lost is not repeated. Functions are GETs with their
  * parameters as aliases (`Fn(P=@p1)?@p1=…`) and are reads, retried like any read.
  */
-import { DataverseError, ErrorCodes, inputError } from "../errors";
+import { DataverseError, inputError } from "../errors";
 import { rowPath } from "../odata";
 import type { ApiResponse } from "../request";
 import { meta, type DataverseResult } from "../response";
@@ -143,7 +143,7 @@ export function answerOf(res: ApiResponse): unknown {
 
 /** Dataverse's words for a wrong name or kind are about URL segments: say what to change in the node. */
 function explained(err: unknown, kind: OperationKind, name: string, binding: string | undefined): unknown {
-  if (!(err instanceof DataverseError) || err.code === ErrorCodes.invalidInput) return err;
+  if (!(err instanceof DataverseError)) return err;
   const serverText = serverWords(err);
   const where = binding ? ` bound to ${binding}` : " (unbound)";
   let advice: string | undefined;
