@@ -2,10 +2,11 @@
 // latency, routing of /api/data/v8.0/ to v9.2/ (also for each request of a $batch), and the headers every
 // response carries.
 import type { EmulatorCore } from "./core";
+import { handleMetadataDocument, handleOperation } from "./actions";
 import { apiContext, errorResponse, isApiPath, JSON_CONTENT_TYPE, json, type DvContext } from "./context";
 import { handleBatch } from "./batch";
 import { handleBulkAction } from "./bulk";
-import { CODES, DataverseError, methodNotAllowed, notImplemented, unknownSegment } from "./errors";
+import { CODES, DataverseError, methodNotAllowed, unknownSegment } from "./errors";
 import { htmlFaultResponse, type FaultRuleState } from "./faults";
 import { BUSINESS_UNIT_ID, ORGANIZATION_ID, TENANT_ID, type AppRegistration } from "./identities";
 import { requestLimitMessage, retryAfterSeconds } from "./limits";
@@ -89,7 +90,7 @@ function route(ctx: DvContext): EmuResponse {
   const first = parseSegment(segments[0]);
   switch (first.name) {
     case "$metadata":
-      throw notImplemented("The $metadata (CSDL) document");
+      return handleMetadataDocument(ctx, segments);
     case "$batch":
       if (segments.length > 1) throw unknownSegment(parseSegment(segments[1]).name);
       if (ctx.req.method !== "POST") throw methodNotAllowed(ctx.req.method, ["POST"]);
@@ -110,6 +111,8 @@ function route(ctx: DvContext): EmuResponse {
     case "sdkmessagefilters":
       return handleSdkMessageFilters(ctx, first.args, segments);
     default: {
+      const operation = handleOperation(ctx, segments);
+      if (operation) return operation;
       const table = tableBySet(first.name);
       if (!table) throw unknownSegment(first.name);
       // Bound actions on the collection: accounts/Microsoft.Dynamics.CRM.CreateMultiple.

@@ -409,6 +409,14 @@
 
     var lists = {};
 
+    /** Where a deployed connection's list is: /tables, /tables/<table>/columns or /operations. */
+    function deployedPath(what, table) {
+        if (what === "columns") {
+            return "/tables/" + encodeURIComponent(table) + "/columns";
+        }
+        return what === "operations" ? "/operations" : "/tables";
+    }
+
     /** What the runtime needs to list a connection's metadata: its id, or its values when not deployed as it is. */
     function connectionRequest(connectionId, what, table) {
         var conn = connectionId ? RED.nodes.node(connectionId) : null;
@@ -419,7 +427,7 @@
         if (!conn.changed) {
             return {
                 type: "GET",
-                url: "dataverse/connections/" + id + "/tables" + (what === "columns" ? "/" + encodeURIComponent(table) + "/columns" : ""),
+                url: "dataverse/connections/" + id + deployedPath(what, table),
             };
         }
         var credentials = conn.credentials || {};
@@ -437,7 +445,7 @@
         return { type: "POST", url: "dataverse/" + what, contentType: "application/json", data: JSON.stringify(data) };
     }
 
-    /** A promise of the list (tables, or a table's columns), loaded once per connection for a while. */
+    /** A promise of the list (tables, a table's columns, or the operations), loaded once per connection for a while. */
     function loadList(connectionId, what, table) {
         var request = connectionRequest(connectionId, what, table);
         if (!request) {

@@ -6,6 +6,8 @@
 import { withConnectionString } from "./connection-string-settings";
 import { connectionError, DataverseError, ErrorCodes } from "./errors";
 import { MetadataCache, type ColumnInfo, type TableInfo } from "./metadata";
+import { OperationCatalog, type OperationInfo } from "./operation-catalog";
+import { callOperation, type OperationOptions } from "./operations/action";
 import { apiPath, checkApiVersion } from "./odata";
 import { runBatch, type BatchOutcome } from "./operations/batch";
 import { create, type CreateOptions } from "./operations/create";
@@ -126,6 +128,8 @@ export class DataverseClient {
   /** Tables and columns of this environment, shared by every operation and the editor. */
   readonly metadata: MetadataCache;
   private readonly context: OperationContext;
+  /** The environment's actions and functions, read from $metadata only when the editor asks. */
+  private readonly operations: OperationCatalog;
   private closed = false;
 
   constructor(given: ConnectionSettings, hooks: ClientHooks = {}) {
@@ -164,6 +168,7 @@ export class DataverseClient {
     // Half the request timeout, so a write that waited on a lookup still ends within twice its timeout.
     this.metadata = new MetadataCache(send, Math.min(MAX_LOOKUP_TIMEOUT_MS, Math.ceil(timeoutMs / 2)));
     this.context = { send, metadata: this.metadata, apiBase, bulk: settings.bulk !== "off" };
+    this.operations = new OperationCatalog(send);
   }
 
   async whoAmI(options: CallOptions = {}): Promise<DataverseResult<WhoAmI>> {
@@ -189,6 +194,11 @@ export class DataverseClient {
   /** Associates or disassociates rows through a 1:N or N:N relationship. */
   async relate(input: RelateInput, options: CallOptions = {}): Promise<DataverseResult<RelateTargetResult[]>> {
     return relate(this.contextFor(options), input, options);
+  }
+
+  /** An action (POST, a write) or a function (GET, a read), unbound or bound to options.table / options.rowId. */
+  callOperation(kind: unknown, operation: unknown, parameters: unknown, options: OperationOptions = {}): Promise<DataverseResult<unknown>> {
+    return callOperation(this.context, kind, operation, parameters, options);
   }
 
   /** Several operations in one $batch request (atomic: all or nothing). */
@@ -238,6 +248,11 @@ export class DataverseClient {
   /** The columns of a table given by its entity set name or logical name. */
   listColumns(table: unknown): Promise<ColumnInfo[]> {
     return this.metadata.columns(checkTable(table));
+  }
+
+  /** The environment's actions and functions (Microsoft's, custom process actions, custom APIs), by name. */
+  listOperations(): Promise<OperationInfo[]> {
+    return this.operations.list();
   }
 
   /**

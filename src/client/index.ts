@@ -2,6 +2,7 @@
 export { DataverseClient, checkConnectionSettings } from "./client";
 export type { ConnectionSettings, QueryInput } from "./client";
 export type { ColumnInfo, TableInfo } from "./metadata";
+export type { OperationInfo, OperationParameter } from "./operation-catalog";
 export type { Page } from "./request";
 export type { BatchOutcome, BatchResult } from "./operations/batch";
 export type { DataverseResult } from "./response";

@@ -8,10 +8,13 @@
  *   GET  /dataverse/connections/:id/tables                  (dataverse-connection.read)
  *   GET  /dataverse/connections/:id/tables/:table/columns   (dataverse-connection.read)
  *        a deployed connection's tables / a table's columns
+ *   GET  /dataverse/connections/:id/operations              (dataverse-connection.read)
+ *        a deployed connection's actions and functions
  *   POST /dataverse/tables    body {connection}             (dataverse-connection.write)
  *   POST /dataverse/columns   body {connection, table}      (dataverse-connection.write)
+ *   POST /dataverse/operations body {connection}            (dataverse-connection.write)
  *        the same for a connection that is new or changed in the editor (not deployed as it is)
- *        → {ok: true, tables | columns} | {ok: false, error}
+ *        → {ok: true, tables | columns | operations} | {ok: false, error}
  *
  * Values written ${NAME} are read from the environment. A client secret left as the editor shows a
  * stored one (__PWRD__ or empty) is the stored secret of that connection. Answers never hold the secret
@@ -21,7 +24,16 @@
 import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
 import type { Node, NodeAPI } from "node-red";
-import { asDataverseError, DataverseClient, DataverseError, ErrorCodes, type ColumnInfo, type ConnectionSettings, type TableInfo } from "../client";
+import {
+  asDataverseError,
+  DataverseClient,
+  DataverseError,
+  ErrorCodes,
+  type ColumnInfo,
+  type ConnectionSettings,
+  type OperationInfo,
+  type TableInfo,
+} from "../client";
 import { CREDENTIALS, TEXT_SETTINGS, type ConnectionCredentials, type ConnectionNode } from "./connection-node";
 import { tlsOptions } from "./tls";
 
@@ -57,6 +69,10 @@ export function registerAdminApi(RED: NodeAPI): void {
     answer(res, columns.then(columnsAnswer));
   });
 
+  RED.httpAdmin.get("/dataverse/connections/:id/operations", read, (req: Request, res: Response) => {
+    answer(res, fromDeployed(RED, String(req.params.id), (client) => client.listOperations()).then(operationsAnswer));
+  });
+
   RED.httpAdmin.post("/dataverse/tables", write, (req: Request, res: Response) => {
     answer(res, fromDialog(RED, cache, asConnection(req.body?.connection), "tables", (client) => client.listTables()).then(tablesAnswer));
   });
@@ -66,6 +82,9 @@ export function registerAdminApi(RED: NodeAPI): void {
       res,
       fromDialog(RED, cache, asConnection(req.body?.connection), `columns:${String(table)}`, (client) => client.listColumns(table)).then(columnsAnswer),
     );
+  });
+  RED.httpAdmin.post("/dataverse/operations", write, (req: Request, res: Response) => {
+    answer(res, fromDialog(RED, cache, asConnection(req.body?.connection), "operations", (client) => client.listOperations()).then(operationsAnswer));
   });
 }
 
@@ -154,6 +173,10 @@ function asConnection(body: unknown): DialogConnection {
 
 function tablesAnswer(tables: TableInfo[]): Answer {
   return { body: { ok: true, tables: tables.map(({ entitySetName, displayName, logicalName }) => ({ entitySetName, displayName, logicalName })) } };
+}
+
+function operationsAnswer(operations: OperationInfo[]): Answer {
+  return { body: { ok: true, operations } };
 }
 
 function columnsAnswer(columns: ColumnInfo[]): Answer {

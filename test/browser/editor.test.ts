@@ -413,6 +413,60 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     assert.deepEqual(pageErrors, []);
   });
 
+  test("the action dialog: suggests the environment's operations; a picked one sets the kind and shows its parameters; binding is optional", async () => {
+    const id = await addNode("dataverse-action", 450, 340);
+    await openDialog(id);
+    await useConnection(added.connection);
+    assert.equal(await page.inputValue("#node-input-kind"), "action");
+    assert.equal(await typedInput("parameters").inputValue(), "payload", "Parameters read msg.payload by default");
+    const operation = typedInput("operation");
+    await operation.click();
+    await operation.pressSequentially("RetrieveCurrent");
+    const menu = page.locator(".red-ui-autoComplete-container");
+    await menu.locator(".dataverse-suggestion").filter({ hasText: "RetrieveCurrentOrganization" }).first().waitFor();
+    assert.match(await menu.innerText(), /RetrieveCurrentOrganization\s+function \(GET: reads only\), unbound/);
+    await pickSuggestion("RetrieveCurrentOrganization");
+    await page.locator("#node-input-operation-hint").filter({ hasText: "Parameters: AccessType (EndpointAccessType, required)." }).waitFor();
+    assert.equal(await page.inputValue("#node-input-kind"), "function", "picking a function sets the kind");
+    await trayScreenshot("action-dialog.png");
+    await page.click("#node-dialog-ok");
+    assert.equal(await label(id), "RetrieveCurrentOrganization");
+    assert.deepEqual(await nodeStates(id, ["kind", "operation", "operationType", "parameters", "parametersType", "table", "rowId", "valid"]), [
+      "function",
+      "RetrieveCurrentOrganization",
+      "str",
+      "payload",
+      "msg",
+      "",
+      "",
+      true,
+    ]);
+
+    // A bound custom API: its table from the table picker, its row by id.
+    await openDialog(id);
+    await operation.click();
+    await operation.fill("");
+    await operation.pressSequentially("cr0a1_To");
+    await pickSuggestion("cr0a1_Touch");
+    await page.locator("#node-input-operation-hint").filter({ hasText: "action (POST: may change data), bound to a row of account" }).waitFor();
+    assert.equal(await page.inputValue("#node-input-kind"), "action");
+    await pickTable("acc", "Account", "accounts");
+    await setField("rowId", "not a guid");
+    assert.equal(await hasError("rowId"), true, "a row id that is no GUID is marked");
+    await setField("rowId", "a1b2c3d4-0001-4a00-8a00-000000000001");
+    assert.equal(await hasError("rowId"), false);
+    await page.click("#node-dialog-ok");
+    assert.deepEqual(await nodeStates(id, ["kind", "operation", "table", "rowId", "valid"]), [
+      "action",
+      "cr0a1_Touch",
+      "accounts",
+      "a1b2c3d4-0001-4a00-8a00-000000000001",
+      true,
+    ]);
+    added.action = id;
+    assert.deepEqual(pageErrors, []);
+  });
+
   test("the query dialog: OData fields with suggestions and checks, then FetchXML in the code editor, or read from msg", async () => {
     const id = await addNode("dataverse-query", 450, 180);
     await openDialog(id);

@@ -18,6 +18,7 @@ const types = [
   "dataverse-delete",
   "dataverse-query",
   "dataverse-batch",
+  "dataverse-action",
 ];
 /** Nodes whose dialog has no field that needs the shared editor code. */
 const withoutSharedCode = ["dataverse-whoami", "dataverse-batch"];

@@ -18,6 +18,7 @@ const types = [
   "dataverse-delete",
   "dataverse-batch",
   "dataverse-relate",
+  "dataverse-action",
 ];
 let work: string;
 let packed: Packed | undefined;
