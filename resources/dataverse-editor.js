@@ -335,6 +335,16 @@
                 return v === "" || (/^[A-Za-z_]/.test(v) && !/[&?#\r\n]/.test(v));
             },
         }),
+        relationship: typed("relationship", "str", {
+            str: function (v) {
+                return IDENTIFIER.test(trimmed(v));
+            },
+        }),
+        targetTable: typed("targetTable", "str", {
+            str: function (v) {
+                return trimmed(v) === "" || IDENTIFIER.test(trimmed(v));
+            },
+        }),
         mode: function (v) {
             return v === "update" || v === "upsert" || isEnv(v) ? true : _("errors.mode");
         },
@@ -1044,7 +1054,7 @@
 
     // ---------------------------------------------------------------------------------------------
     // Request options: one collapsible section, the same in every dialog of a node that sends a
-    // message's requests. Its labels are in each node's catalogue, under <type>.requestOptions.
+    // message's requests. Its labels are in the connection's catalogue, under requestOptions.
 
     var REQUEST_OPTIONS = [
         { name: "callerObjectId", icon: "fa-user", fallback: "str", types: ["str", "msg", "flow", "global", "env"] },
@@ -1055,8 +1065,8 @@
     ];
     var BYPASS_LOGIC = /^\s*(CustomSync|CustomAsync)\s*(,\s*(CustomSync|CustomAsync)\s*)?$/i;
 
-    function requestOptionText(type, key) {
-        return RED._("node-red-contrib-dataverse/" + type + ":" + type + ".requestOptions." + key);
+    function requestOptionText(key) {
+        return RED._("node-red-contrib-dataverse/dataverse-connection:dataverse-connection.requestOptions." + key);
     }
 
     /** A node type's defaults with the request options added: each off or empty, as older flows read. */
@@ -1076,7 +1086,7 @@
                     var value = trimmed(v);
                     return type !== "str" || value === "" || isEnv(value) || check(value)
                         ? true
-                        : requestOptionText(this.type, "errors." + option.name);
+                        : requestOptionText("errors." + option.name);
                 };
             }
             defaults[option.name + "Type"] = { value: option.fallback };
@@ -1093,11 +1103,10 @@
 
     /** Adds the section above the Name row and sets up its inputs; open when an option is set. */
     function prepareRequestOptions(node) {
-        var type = node.type;
         var toggle = $(
             '<a href="#" class="red-ui-button red-ui-button-small dataverse-request-options-toggle"><i class="fa fa-caret-right"></i> </a>',
         );
-        toggle.append($("<span></span>").text(requestOptionText(type, "section")));
+        toggle.append($("<span></span>").text(requestOptionText("section")));
         var section = $('<div class="dataverse-request-options"></div>');
         REQUEST_OPTIONS.forEach(function (option) {
             var id = "node-input-" + option.name;
@@ -1106,11 +1115,11 @@
                 .attr("for", id)
                 .append($('<i class="fa"></i>').addClass(option.icon))
                 .append(" ")
-                .append($("<span></span>").text(requestOptionText(type, "label." + option.name)))
+                .append($("<span></span>").text(requestOptionText("label." + option.name)))
                 .appendTo(row);
             $('<input type="text" style="width:calc(70% - 50px)">')
                 .attr("id", id)
-                .attr("placeholder", requestOptionText(type, "placeholder." + option.name))
+                .attr("placeholder", requestOptionText("placeholder." + option.name))
                 .val(node[option.name] === undefined ? "" : node[option.name])
                 .appendTo(row);
             $('<input type="hidden">')
@@ -1118,7 +1127,7 @@
                 .val(node[option.name + "Type"] || option.fallback)
                 .appendTo(row);
         });
-        $('<div class="form-tips"></div>').text(requestOptionText(type, "tip")).appendTo(section);
+        $('<div class="form-tips"></div>').text(requestOptionText("tip")).appendTo(section);
         var anchor = $("#node-input-name").closest(".form-row");
         $('<div class="form-row"></div>').append(toggle).insertBefore(anchor);
         section.insertBefore(anchor);

@@ -4,15 +4,16 @@
  */
 import type { NodeAPI } from "node-red";
 import { registerActionNode } from "./shared/action-node";
+import { readRequestOptions } from "./shared/request-options";
 
 export = function (RED: NodeAPI): void {
   registerActionNode(RED, "dataverse-action", {
     defaults: { parameters: { value: "payload", type: "msg" }, rowId: { value: "", type: "str" } },
     async run({ client, input, config, signal }) {
-      // Per-message request options (impersonation, bypassing logic, tag) join the other options here.
       return client.callOperation(config.kind, await input("operation"), await input("parameters"), {
         table: await input("table"),
         rowId: await input("rowId"),
+        requestOptions: await readRequestOptions(input),
         signal,
       });
     },

@@ -4,6 +4,7 @@
  */
 import type { NodeAPI } from "node-red";
 import { registerActionNode } from "./shared/action-node";
+import { readRequestOptions } from "./shared/request-options";
 
 export = function (RED: NodeAPI): void {
   registerActionNode(RED, "dataverse-relate", {
@@ -21,7 +22,7 @@ export = function (RED: NodeAPI): void {
           targetTable: await input("targetTable"),
           targetId: await input("targetId"),
         },
-        { signal },
+        { requestOptions: await readRequestOptions(input), signal },
       );
     },
     output(msg, result) {

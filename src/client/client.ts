@@ -197,8 +197,8 @@ export class DataverseClient {
   }
 
   /** An action (POST, a write) or a function (GET, a read), unbound or bound to options.table / options.rowId. */
-  callOperation(kind: unknown, operation: unknown, parameters: unknown, options: OperationOptions = {}): Promise<DataverseResult<unknown>> {
-    return callOperation(this.context, kind, operation, parameters, options);
+  async callOperation(kind: unknown, operation: unknown, parameters: unknown, options: OperationOptions = {}): Promise<DataverseResult<unknown>> {
+    return callOperation(this.contextFor(options), kind, operation, parameters, options);
   }
 
   /** Several operations in one $batch request (atomic: all or nothing). */
