@@ -5,6 +5,7 @@ export type { ColumnInfo, TableInfo } from "./metadata";
 export type { Page } from "./request";
 export type { BatchOutcome, BatchResult } from "./operations/batch";
 export type { DataverseResult } from "./response";
+export type { FileResult } from "./operations/file";
 export type { UpdateMode } from "./operations/update";
 export type { WhoAmI } from "./operations/whoami";
 export { DataverseError, ErrorCodes, asDataverseError } from "./errors";

@@ -170,8 +170,19 @@ export class RequestPipeline {
     } catch (err) {
       throw fromNetworkError(err, this.host, req.timeoutMs ?? timeoutMs);
     }
-    const data = req.expect === "binary" && response.status < 400 ? Buffer.from(response.data as ArrayBuffer) : response.data;
+    const data = req.expect === "binary" ? binaryAnswer(response) : response.data;
     return { status: response.status, headers: flattenHeaders(response.headers), body: data };
+  }
+}
+
+/** Bytes of a 2xx answer; an error answer's JSON, so its code and message can be read. */
+function binaryAnswer(response: AxiosResponse): unknown {
+  const bytes = response.data ? Buffer.from(response.data as ArrayBuffer) : Buffer.alloc(0);
+  if (response.status < 400) return bytes;
+  try {
+    return JSON.parse(bytes.toString("utf8"));
+  } catch {
+    return undefined;
   }
 }
 
