@@ -9,6 +9,7 @@ import { CODES, DataverseError, methodNotAllowed, notImplemented, unknownSegment
 import { htmlFaultResponse, type FaultRuleState } from "./faults";
 import { APPLICATION_USER_ID, BUSINESS_UNIT_ID, ORGANIZATION_ID, TENANT_ID } from "./identities";
 import { requestLimitMessage, retryAfterSeconds } from "./limits";
+import { fileColumnOf, handleFile } from "./files";
 import { handleEntityDefinitions } from "./metadata";
 import { parseSegment } from "./odata";
 import { handleTable } from "./records";
@@ -106,6 +107,9 @@ function route(ctx: DvContext): EmuResponse {
       // Bound actions on the collection: accounts/Microsoft.Dynamics.CRM.CreateMultiple.
       if (first.args === undefined && segments.length === 2 && parseSegment(segments[1]).name.startsWith("Microsoft.Dynamics.CRM.")) {
         return handleBulkAction(ctx, table, parseSegment(segments[1]).name);
+      }
+      if (first.args !== undefined && segments.length > 1 && fileColumnOf(table, parseSegment(segments[1]).name)) {
+        return handleFile(ctx, table, first.args, segments);
       }
       return handleTable(ctx, table, segments, first.args);
     }

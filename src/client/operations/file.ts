@@ -287,7 +287,7 @@ function checkFileName(value: unknown): string {
     );
   }
   const name = value.trim();
-  if (/[\x00-\x1f\x7f/\\]/.test(name)) {
+  if ([...name].some((c) => c < " " || c === "\x7f" || c === "/" || c === "\\")) {
     throw inputError("filename", `msg.filename '${name.slice(0, 60)}' must be a file name without folders or control characters, for example contract.pdf`);
   }
   return name;
