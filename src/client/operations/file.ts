@@ -104,7 +104,7 @@ export async function downloadFile(ctx: OperationContext, table: unknown, rowId:
       retryable: true,
     });
   }
-  const fileName = first.headers["x-ms-file-name"] ?? "";
+  const fileName = headerText(first.headers["x-ms-file-name"] ?? "");
   const mimeType = first.headers["mimetype"] ?? first.headers["content-type"] ?? OCTET_STREAM;
   return {
     ...meta(first),
@@ -248,6 +248,12 @@ function noFile(target: FileTarget): DataverseError {
       ? `The image column ${target.column} of this row has no full-size image: it was uploaded while the column could not store full images (turn on "Can store full images" for the column, then upload the image again)`
       : `The column ${target.column} of this row holds no file`;
   return new DataverseError({ message: what, status: 204, code: "NoFile", field: "column" });
+}
+
+/** A header's text: a name outside ASCII arrives as its UTF-8 bytes. */
+function headerText(value: string): string {
+  const utf8 = Buffer.from(value, "latin1").toString("utf8");
+  return utf8.includes("\uFFFD") ? value : utf8;
 }
 
 function chunkSize(header: string | undefined): number {
