@@ -8,6 +8,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
+import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { ConfidentialClientApplication, LogLevel } from "@azure/msal-node";
@@ -35,6 +36,7 @@ interface FileResult {
 
 /** Runs both clients twice, interleaved, against an emulator of its own; prints and writes the results. */
 export async function runFileBench(): Promise<number> {
+  const load = os.loadavg()[0];
   const { child: emulator, info } = await startEmulatorProcess();
   const bundle = writeTrustBundle(info.caPem, path.join(root, ".run", "bench-ca", "trust-bundle.pem"));
   const control = controlClient(info.dataverseUrl, info.caPem);
@@ -63,7 +65,7 @@ export async function runFileBench(): Promise<number> {
   console.log(`\n${lines.join("\n")}\n\nTarget (≥ ${TARGET_RATIO}× plain, upload and download): ${met ? "met" : "MISSED"}\n`);
   writeFileSync(
     path.join(__dirname, "results-file.md"),
-    `# File columns: upload and download throughput\n\nWritten by \`npm run bench -- --only file\` on ${new Date().toISOString().slice(0, 10)}: a ${FILE_MB} MB file, ${ROUNDS} uploads then ${ROUNDS} downloads per run (4 MB chunks: one session request and 6 chunks up, 6 Range requests down), emulator at 0 ms latency in a process of its own, each client in a fresh process, two runs each, interleaved, the better counts. Node ${process.versions.node}, ${(await import("node:os")).cpus().length} cores.\n\n${lines.join("\n")}\n\nTarget ≥ ${TARGET_RATIO}× plain for both: ${met ? "met" : "missed"}.\n`,
+    `# File columns: upload and download throughput\n\nWritten by \`npm run bench -- --only file\` on ${new Date().toISOString().slice(0, 10)}: a ${FILE_MB} MB file, ${ROUNDS} uploads then ${ROUNDS} downloads per run (4 MB chunks: one session request and 6 chunks up, 6 Range requests down), emulator at 0 ms latency in a process of its own, each client in a fresh process, two runs each, interleaved, the better counts. Node ${process.versions.node}, ${os.cpus().length} cores, load average ${load.toFixed(1)} at the start (other processes on the same cores make the rates noisy).\n\n${lines.join("\n")}\n\nTarget ≥ ${TARGET_RATIO}× plain for both: ${met ? "met" : "missed"}.\n`,
   );
   return met ? 0 : 1;
 }

@@ -177,7 +177,9 @@ export class RequestPipeline {
 
 /** Bytes of a 2xx answer; an error answer's JSON, so its code and message can be read. */
 function binaryAnswer(response: AxiosResponse): unknown {
-  const bytes = response.data ? Buffer.from(response.data as ArrayBuffer) : Buffer.alloc(0);
+  // axios answers a Buffer in Node: taken as it is, not copied.
+  const data = response.data as Buffer | ArrayBuffer | undefined;
+  const bytes = Buffer.isBuffer(data) ? data : data ? Buffer.from(data) : Buffer.alloc(0);
   if (response.status < 400) return bytes;
   try {
     return JSON.parse(bytes.toString("utf8"));
