@@ -226,7 +226,7 @@ function sessionUrl(ctx: OperationContext, session: ApiResponse): string {
   const location = session.headers["location"];
   if (!location || !location.startsWith(ctx.apiBase) || !/[?&]sessiontoken=/i.test(location)) {
     throw new DataverseError({
-      message: `Dataverse did not open an upload session (no session URL of this environment in its answer${location ? `: '${location.slice(0, 120)}'` : ""})`,
+      message: `Dataverse did not open an upload session: its answer (HTTP ${session.status}) has no session URL of this environment in Location`,
       status: session.status,
       code: ErrorCodes.invalidResponse,
     });
