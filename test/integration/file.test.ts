@@ -157,6 +157,22 @@ describe("dataverse-file", () => {
     assert.ok(file.equals(down.msg.payload));
   });
 
+  it("the last chunk's answer lost: sent again, it is confirmed and the file is kept once", async () => {
+    await flow();
+    // Session, first chunk, then the last chunk is processed but its answer never arrives.
+    await t.api.addFault({ server: "dataverse", method: "PATCH", path: "/cr0a1_contract", skip: 2, times: 1, action: "reset-after" });
+    const file = randomBytes(5 * MB);
+    const up = await run("up", { rowId: ROW, payload: file, filename: "lost.bin" }, 60_000);
+    assert.equal(up.kind, "out", up.msg.error?.message);
+    const last = (await fileRequests()).filter((r) => r.headers["content-range"] === `bytes ${4 * MB}-${file.length - 1}/${file.length}`);
+    assert.deepEqual(
+      last.map((r) => r.status),
+      [0, 204],
+    );
+    const down = await run("down", { rowId: ROW }, 60_000);
+    assert.ok(file.equals(down.msg.payload));
+  });
+
   it("a chunk that keeps failing: the error at Catch says how far it got, and no file is kept", async () => {
     await flow();
     await t.api.addFault({ server: "dataverse", method: "PATCH", path: "/cr0a1_contract", skip: 2, status: 503, retryAfter: 0 });
