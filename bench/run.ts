@@ -8,6 +8,8 @@
  *   npm run bench -- --only query          the query scenarios only (reading 100,000 and 200,000 rows)
  *   npm run bench -- --only sustained      the sustained-writes scenarios only (20,000 upserts and 20,000
  *                                          creates under the real service protection limits)
+ *   npm run bench -- --only file           upload/download MB/s of a 24 MB file against a plain axios
+ *                                          script (bench/file.ts), writes bench/results-file.md
  *   npm run bench -- --latency 20          one latency, nothing written
  *   BENCH_CPU_PROF=.run/prof npm run bench -- --only ours --latency 0    a V8 CPU profile of each
  *                                          timed phase (open the .cpuprofile in Chrome DevTools)
@@ -29,6 +31,7 @@ import os from "node:os";
 import path from "node:path";
 import { writeTrustBundle } from "../emulator";
 import { PROXY_ENVIRONMENT } from "../src/client/proxy";
+import { runFileBench } from "./file";
 import { prefillWindow } from "./prefill";
 import {
   controlClient,
@@ -1037,6 +1040,7 @@ function dependencyVersion(name: string): string {
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.only?.has("file")) return runFileBench();
   const chosen = (r: PlannedRun) =>
     !args.only ||
     args.only.has(r.scenario) ||

@@ -243,7 +243,7 @@ function responsePart(op: Operation, r: EmuResponse): string {
   headers.push(["OData-Version", "4.0"]);
   if (entityId) headers.push(["Location", entityId], ["OData-EntityId", entityId]);
   for (const [name, value] of Object.entries(rest)) headers.push([name, String(value)]);
-  return httpResponsePart(op.contentId === undefined ? [] : [["Content-ID", op.contentId]], r.status, headers, r.body);
+  return httpResponsePart(op.contentId === undefined ? [] : [["Content-ID", op.contentId]], r.status, headers, r.body?.toString());
 }
 
 /**

@@ -2,6 +2,7 @@
 import { ClientAssertions } from "./assertions";
 import { DEFAULT_CONFIG, type EmulatorConfig } from "./config";
 import { FaultInjector } from "./faults";
+import { FileStore } from "./files";
 import { RequestLog, Stats } from "./requestlog";
 import { QueryCache } from "./querycache";
 import { seedDefaults } from "./seed";
@@ -13,6 +14,7 @@ import { WebServers } from "./webservers";
 export class EmulatorCore {
   readonly config: EmulatorConfig = { ...DEFAULT_CONFIG };
   readonly store = new Store();
+  readonly files = new FileStore();
   readonly queries = new QueryCache(this.store);
   readonly tokens = new TokenService();
   readonly faults = new FaultInjector();
@@ -34,6 +36,7 @@ export class EmulatorCore {
   /** Everything back to the state right after start (tokens included). */
   reset(): void {
     this.store.clearAll();
+    this.files.clear();
     this.queries.clear();
     seedDefaults(this.store);
     this.log.clear();

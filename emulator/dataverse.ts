@@ -10,6 +10,7 @@ import { CODES, DataverseError, methodNotAllowed, unknownSegment } from "./error
 import { htmlFaultResponse, type FaultRuleState } from "./faults";
 import { BUSINESS_UNIT_ID, ORGANIZATION_ID, TENANT_ID, type AppRegistration } from "./identities";
 import { requestLimitMessage, retryAfterSeconds } from "./limits";
+import { fileColumnOf, handleFile } from "./files";
 import { handleEntityDefinitions } from "./metadata";
 import { parseSegment } from "./odata";
 import { handleTable } from "./records";
@@ -118,6 +119,9 @@ function route(ctx: DvContext): EmuResponse {
       // Bound actions on the collection: accounts/Microsoft.Dynamics.CRM.CreateMultiple.
       if (first.args === undefined && segments.length === 2 && parseSegment(segments[1]).name.startsWith("Microsoft.Dynamics.CRM.")) {
         return handleBulkAction(ctx, table, parseSegment(segments[1]).name);
+      }
+      if (first.args !== undefined && segments.length > 1 && fileColumnOf(table, parseSegment(segments[1]).name)) {
+        return handleFile(ctx, table, first.args, segments);
       }
       return handleTable(ctx, table, segments, first.args);
     }

@@ -4,6 +4,7 @@ import { json, type DvContext } from "./context";
 import { badRequest, CODES, DataverseError, methodNotAllowed, notImplemented, unknownProperty, unknownSegment } from "./errors";
 import { evaluateFilter, filterProperties, parseFilter } from "./filter";
 import { parseKeyPredicate, parseSegment, parseSelect } from "./odata";
+import { castTo, fileAttributeMetadata } from "./files";
 import type { EmuResponse } from "./server";
 import { RELATIONSHIP_COLLECTIONS } from "./relationships";
 import { lookupTargets, TABLES, type ColumnDef, type TableDef } from "./tables";
@@ -77,7 +78,8 @@ function query(ctx: DvContext, items: Metadata[], typeName: string, sample: Meta
       throw notImplemented(`The query option '${name}' on metadata`);
     }
   }
-  const known = (p: string) => p in sample && !p.startsWith("@");
+  // An empty list without a sample (a table without columns of a cast's type) has nothing to check names against.
+  const known = (p: string) => Object.keys(sample).length === 0 || (p in sample && !p.startsWith("@"));
   const filterText = ctx.query.get("$filter");
   if (filterText !== undefined) {
     const expr = parseFilter(filterText);
@@ -140,18 +142,23 @@ export function handleEntityDefinitions(ctx: DvContext, args: string | undefined
     const { items, select } = query(ctx, relationships.list(table), relationships.typeName, relationships.sample());
     return json(200, { "@odata.context": `${root}(LogicalName='${table.logicalName}')/${next.name}${contextSuffix(select)}`, value: items });
   }
-  if (next.name !== "Attributes" || segments.length > 2) throw unknownSegment(next.name);
-  const attributes = table.columns.map((c) => ({ id: attributeId(table, c), name: c.name, item: attributeMetadata(table, c) }));
+  const cast = segments[2];
+  if (next.name !== "Attributes" || segments.length > 3) throw unknownSegment(next.name);
+  const attributes = [
+    ...table.columns.map((c) => ({ id: attributeId(table, c), name: c.name, item: attributeMetadata(table, c) })),
+    ...(table.files ?? []).map((f) => ({ id: stableGuid(`${table.metadataId}/${f.name}`), name: f.name, item: fileAttributeMetadata(table, f, label) })),
+  ];
   const attrRoot = `${root}(LogicalName='${table.logicalName}')/Attributes`;
+  const typed = (items: Metadata[]) => (cast === undefined ? items : castTo(items, cast));
+  const typeName = cast ?? "Microsoft.Dynamics.CRM.AttributeMetadata";
   if (next.args === undefined) {
-    const { items, select } = query(
-      ctx,
-      attributes.map((a) => a.item),
-      "Microsoft.Dynamics.CRM.AttributeMetadata",
-    );
-    return json(200, { "@odata.context": `${attrRoot}${contextSuffix(select)}`, value: items });
+    const all = typed(attributes.map((a) => a.item));
+    if (!all) throw unknownSegment(cast);
+    const { items, select } = query(ctx, all, typeName);
+    return json(200, { "@odata.context": `${attrRoot}${cast ? `/${cast}` : ""}${contextSuffix(select)}`, value: items });
   }
-  const attribute = byKey(next.args, attributes, "attribute");
-  const { items, select } = query(ctx, [attribute], "Microsoft.Dynamics.CRM.AttributeMetadata");
-  return json(200, { "@odata.context": `${attrRoot}${contextSuffix(select)}/$entity`, ...items[0] });
+  const attribute = typed([byKey(next.args, attributes, "attribute")]);
+  if (!attribute?.length) throw unknownSegment(cast);
+  const { items, select } = query(ctx, attribute, typeName);
+  return json(200, { "@odata.context": `${attrRoot}${cast ? `/${cast}` : ""}${contextSuffix(select)}/$entity`, ...items[0] });
 }

@@ -16,13 +16,16 @@ export interface EmuRequest {
   query: string;
   headers: Record<string, string>;
   body: string;
+  /** The body as received, for binary bodies (file uploads). */
+  bytes?: Buffer;
 }
 
 export interface EmuResponse {
   status: number;
   /** A list value is sent as one header line per item. */
   headers?: Record<string, string | number | string[]>;
-  body?: string;
+  /** Text, or bytes (file downloads). */
+  body?: string | Buffer;
   /** Not sent: facts the request log keeps about the request. */
   log?: Pick<RequestLogEntry, "operations" | "webServer" | "ranAs">;
 }
@@ -48,7 +51,7 @@ export interface PipelineDeps {
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -59,7 +62,7 @@ function readBody(req: IncomingMessage): Promise<string> {
         req.destroy();
       } else chunks.push(c);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }
@@ -98,21 +101,25 @@ export function pipeline(site: Site, deps: PipelineDeps): (req: IncomingMessage,
     const q = url.indexOf("?");
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(raw.headers)) if (v !== undefined) headers[k] = headerValue(v)!;
-    let body: string;
+    let bytes: Buffer;
     try {
-      body = await readBody(raw);
+      bytes = await readBody(raw);
     } catch {
       res.destroy();
       return;
     }
+    const binary = /^application\/octet-stream/i.test(headers["content-type"] ?? "");
     const req: EmuRequest = {
       server: site.server,
       method: (raw.method ?? "GET").toUpperCase(),
       path: q < 0 ? url : url.slice(0, q),
       query: q < 0 ? "" : url.slice(q + 1),
       headers,
-      body,
+      // File bytes are read as bytes only, and not kept in the log (a benchmark's uploads would fill memory).
+      body: binary ? "" : bytes.toString("utf8"),
+      bytes,
     };
+    const body = binary ? `<${bytes.length} bytes>` : req.body;
 
     const bypassed = site.bypass?.(req);
     if (bypassed) {

@@ -49,6 +49,16 @@ export interface ManyToManyDef {
   metadataId: string;
 }
 
+/** A file or image column (AttributeType Virtual): its data is not a row value (see files.ts). */
+export interface FileColumnDef {
+  name: string;
+  kind: "file" | "image";
+  displayName: string;
+  maxSizeInKB: number;
+  /** Image columns: whether the full image is kept besides the thumbnail. */
+  canStoreFullImage?: boolean;
+}
+
 export interface AlternateKeyDef {
   name: string;
   displayName: string;
@@ -70,6 +80,8 @@ export interface TableDef {
   objectTypeCode: number;
   isCustomEntity: boolean;
   columns: readonly ColumnDef[];
+  /** File and image columns. */
+  files?: readonly FileColumnDef[];
   alternateKeys: readonly AlternateKeyDef[];
   /**
    * CreateMultiple / UpdateMultiple support. Dataverse supports them on custom and many, not all,
@@ -126,6 +138,10 @@ const account: TableDef = {
     // Set by the platform when a money value is written; not navigable in the emulator.
     { name: "transactioncurrencyid", type: "Lookup", displayName: "Currency", target: "transactioncurrency", readOnly: true },
     ...systemColumns(),
+  ],
+  files: [
+    { name: "cr0a1_contract", kind: "file", displayName: "Contract", maxSizeInKB: 32 * 1024 },
+    { name: "entityimage", kind: "image", displayName: "Default Image", maxSizeInKB: 10 * 1024, canStoreFullImage: true },
   ],
   alternateKeys: [{ name: "accountnumber_key", displayName: "Account Number Key", columns: ["accountnumber"] }],
   bulkMessages: ["CreateMultiple", "UpdateMultiple"],

@@ -627,6 +627,7 @@
     var FIELDS = {
         table: { fallback: "str", types: ["str", "msg", "flow", "global", "env", "jsonata"] },
         rowId: { fallback: "msg", types: ["msg", "flow", "global", "str", "json", "env", "jsonata"] },
+        column: { fallback: "str", types: ["str", "msg", "flow", "global", "env", "jsonata"] },
         row: { fallback: "msg", types: ["msg", "flow", "global", "json", "jsonata", "env"] },
         select: { fallback: "str", types: ["str", "json", "msg", "flow", "global", "env", "jsonata"] },
         expand: { fallback: "str", types: ["str", "msg", "flow", "global", "env", "jsonata"] },

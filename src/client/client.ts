@@ -14,6 +14,7 @@ import { create, type CreateOptions } from "./operations/create";
 import type { CallOptions, OperationContext } from "./operations/context";
 import { deleteRow, type DeleteOptions } from "./operations/delete";
 import { fetchXmlQuery } from "./operations/fetchxml";
+import { deleteFile, downloadFile, uploadFile, type FileResult } from "./operations/file";
 import { checkQueryOptions, odataQuery, type ODataQuery } from "./operations/query";
 import { relate, type RelateInput, type RelateTargetResult } from "./operations/relate";
 import { retrieve, type RetrieveOptions } from "./operations/retrieve";
@@ -199,6 +200,20 @@ export class DataverseClient {
   /** An action (POST, a write) or a function (GET, a read), unbound or bound to options.table / options.rowId. */
   async callOperation(kind: unknown, operation: unknown, parameters: unknown, options: OperationOptions = {}): Promise<DataverseResult<unknown>> {
     return callOperation(this.contextFor(options), kind, operation, parameters, options);
+  }
+
+  /** Puts a file into a row's file or image column (in chunks when it is over 4 MB). */
+  uploadFile(table: unknown, rowId: unknown, column: unknown, content: unknown, fileName: unknown, options: CallOptions = {}): Promise<FileResult> {
+    return uploadFile(this.context, table, rowId, column, content, fileName, options);
+  }
+
+  /** The file in a row's file or image column (images at full size), in `file`. */
+  downloadFile(table: unknown, rowId: unknown, column: unknown, options: CallOptions = {}): Promise<FileResult> {
+    return downloadFile(this.context, table, rowId, column, options);
+  }
+
+  deleteFile(table: unknown, rowId: unknown, column: unknown, options: CallOptions = {}): Promise<FileResult> {
+    return deleteFile(this.context, table, rowId, column, options);
   }
 
   /** Several operations in one $batch request (atomic: all or nothing). */

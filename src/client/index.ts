@@ -6,6 +6,7 @@ export type { OperationInfo, OperationParameter } from "./operation-catalog";
 export type { Page } from "./request";
 export type { BatchOutcome, BatchResult } from "./operations/batch";
 export type { DataverseResult } from "./response";
+export type { FileResult } from "./operations/file";
 export type { UpdateMode } from "./operations/update";
 export type { RelateInput, RelateTargetResult } from "./operations/relate";
 export type { WhoAmI } from "./operations/whoami";

@@ -38,6 +38,13 @@ export interface CollectionRelationship {
   kind: "OneToMany" | "ManyToMany";
 }
 
+/** A file or image column, with the largest file it takes. */
+export interface FileColumnInfo {
+  logicalName: string;
+  kind: "file" | "image";
+  maxSizeInKB?: number;
+}
+
 type Send = (req: ApiRequest, signal?: AbortSignal) => Promise<ApiResponse>;
 
 /** Lists for the editor are kept a few minutes; a table's identity never changes, so it is kept. */
@@ -237,6 +244,41 @@ export class MetadataCache {
             displayName: labelOf(a.DisplayName) || String(a.LogicalName),
           }))
           .sort((a, b) => a.logicalName.localeCompare(b.logicalName));
+      },
+    );
+  }
+
+  /**
+   * A table's file and image columns by logical name (FileAttributeMetadata, ImageAttributeMetadata);
+   * undefined when metadata cannot be read.
+   */
+  fileColumns(table: TableInfo): Promise<Map<string, FileColumnInfo> | undefined> {
+    return this.cached(
+      `files:${table.logicalName}`,
+      (found) => (found ? LIST_TTL_MS : RETRY_LOOKUP_AFTER_MS),
+      async () => {
+        const read = async (kind: FileColumnInfo["kind"], cast: string) => {
+          const res = await this.send({
+            method: "GET",
+            path: `EntityDefinitions(LogicalName='${table.logicalName}')/Attributes/Microsoft.Dynamics.CRM.${cast}?$select=LogicalName,MaxSizeInKB`,
+            table: table.entitySetName,
+            idempotent: true,
+            timeoutMs: this.lookupTimeoutMs,
+            urgent: true,
+          });
+          return valuesOf(res.body).map((a): FileColumnInfo => ({
+            logicalName: String(a.LogicalName),
+            kind,
+            ...(typeof a.MaxSizeInKB === "number" ? { maxSizeInKB: a.MaxSizeInKB } : {}),
+          }));
+        };
+        try {
+          const columns = (await Promise.all([read("file", "FileAttributeMetadata"), read("image", "ImageAttributeMetadata")])).flat();
+          return new Map(columns.map((c) => [c.logicalName, c]));
+        } catch (err) {
+          if (err instanceof DataverseError && (err.retryable || err.status === 403)) return undefined;
+          throw err;
+        }
       },
     );
   }

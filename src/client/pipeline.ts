@@ -182,7 +182,7 @@ export class RequestPipeline {
     } catch (err) {
       throw fromNetworkError(err, this.host, req.timeoutMs ?? timeoutMs);
     }
-    const data = req.expect === "binary" && response.status < 400 ? Buffer.from(response.data as ArrayBuffer) : response.data;
+    const data = req.expect === "binary" ? binaryAnswer(response) : response.data;
     return { status: response.status, headers: flattenHeaders(response.headers), body: data };
   }
 }
@@ -190,6 +190,19 @@ export class RequestPipeline {
 function urlOf(apiBase: string, req: ApiRequest): string {
   const url = /^https?:\/\//i.test(req.path) ? req.path : apiBase + req.path;
   return req.path === "$batch" ? url : withTag(url, req.options);
+}
+
+/** Bytes of a 2xx answer; an error answer's JSON, so its code and message can be read. */
+function binaryAnswer(response: AxiosResponse): unknown {
+  // axios answers a Buffer in Node: taken as it is, not copied.
+  const data = response.data as Buffer | ArrayBuffer | undefined;
+  const bytes = Buffer.isBuffer(data) ? data : data ? Buffer.from(data) : Buffer.alloc(0);
+  if (response.status < 400) return bytes;
+  try {
+    return JSON.parse(bytes.toString("utf8"));
+  } catch {
+    return undefined;
+  }
 }
 
 /** A token, or a sign-in failure as the attempt's outcome: nothing was sent, so a temporary one is retried. */

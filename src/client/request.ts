@@ -39,9 +39,9 @@ export interface ApiRequest {
   /** Relative to the Web API root (`accounts(…)`), or an absolute URL inside it (a next link). */
   path: string;
   headers?: Record<string, string>;
-  /** A JSON body, or a prepared text body (multipart) with its content type. */
+  /** A JSON body, or a prepared body (multipart text, file bytes) with its content type. */
   body?: unknown;
-  rawBody?: { contentType: string; text: string };
+  rawBody?: { contentType: string; text: string | Buffer };
   /** What a 2xx answer must hold: JSON (default when a body is expected), anything, or bytes. */
   expect?: "json" | "any" | "binary";
   /** The entity set, for error messages. */

@@ -467,6 +467,34 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     assert.deepEqual(pageErrors, []);
   });
 
+  test("the file dialog: upload, download or delete; table, row ID and column; the label says what it does", async () => {
+    const id = await addNode("dataverse-file", 450, 340);
+    await openDialog(id);
+    await useConnection(added.connection);
+    assert.equal(await page.inputValue("#node-input-action"), "upload", "uploads by default");
+    assert.equal(await typedInput("rowId").inputValue(), "rowId", "Row ID reads msg.rowId by default");
+    assert.match(await page.locator(".red-ui-tray .form-tips").last().innerText(), /msg\.filename/);
+    await typeTable("account");
+    await page.locator("#node-input-table-hint").filter({ hasText: "Uses the entity set accounts" }).waitFor();
+    await setField("column", "cr0a1_contract");
+    await page.selectOption("#node-input-action", "download");
+    await trayScreenshot("file-dialog.png");
+    await page.click("#node-dialog-ok");
+    assert.equal(await label(id), "download file cr0a1_contract");
+    assert.deepEqual(await nodeStates(id, ["action", "table", "rowId", "rowIdType", "column", "columnType", "valid"]), [
+      "download",
+      "account",
+      "rowId",
+      "msg",
+      "cr0a1_contract",
+      "str",
+      true,
+    ]);
+    const icon = await fetch(`${nodeRed.base}/icons/node-red-contrib-dataverse/dataverse-file.svg`);
+    assert.equal(icon.status, 200);
+    assert.deepEqual(pageErrors, []);
+  });
+
   test("the query dialog: OData fields with suggestions and checks, then FetchXML in the code editor, or read from msg", async () => {
     const id = await addNode("dataverse-query", 450, 180);
     await openDialog(id);
@@ -693,6 +721,15 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     await clickInject("dv-ex10-inject");
     assert.match(await debugMessage("its account", "payload._parentcustomerid_value"), new RegExp(SEED_IDS.contosoAccount));
     assert.match(await debugMessage("linked", "array[1]"), /msg\.payload : array\[1\]/);
+    // A file uploaded to a new account and downloaded again; then one POSTed to the http in node.
+    await clickInject("dv-ex11-inject");
+    await debugMessage("downloaded", "contract.txt: 57 bytes, text/plain");
+    const posted = await fetch(`${nodeRed.base}/dataverse-example/contract?account=${SEED_IDS.contosoAccount}&name=report.pdf`, {
+      method: "POST",
+      headers: { "Content-Type": "application/octet-stream" },
+      body: Buffer.from("%PDF-1.7 example"),
+    });
+    assert.deepEqual([posted.status, ((await posted.json()) as { size: number }).size], [200, 16]);
     assert.equal(await page.locator(".red-ui-debug-msg").filter({ hasText: "node: error" }).count(), 0, "no example failed");
 
     await importExample("02 Create, update and retrieve a row");

@@ -121,6 +121,20 @@ describe("node definitions and icons", () => {
     assert.deepEqual(readdirSync(path.join(root, "icons")).sort(), types.map((t) => `${t}.svg`).sort());
   });
 
+  it("dataverse-file: action (upload by default), table, rowId (msg.rowId), column; labelled by action and column", () => {
+    const def = definition("dataverse-file");
+    assert.deepEqual(Object.keys(def.defaults), ["name", "connection", "action", "table", "tableType", "rowId", "rowIdType", "column", "columnType"]);
+    assert.deepEqual(
+      [def.defaults.action.value, def.defaults.rowId.value, def.defaults.rowIdType.value, def.defaults.column.required],
+      ["upload", "rowId", "msg", true],
+    );
+    const node = (props: Record<string, unknown>) => ({ ...props, _: (key: string) => lookup(key, "dataverse-file") });
+    assert.equal(def.paletteLabel.call(node({})), "file");
+    assert.equal(def.label.call(node({ action: "download", column: "cr0a1_contract", columnType: "str" })), "download file cr0a1_contract");
+    assert.equal(def.label.call(node({ action: "delete", column: "column", columnType: "msg" })), "delete file");
+    assert.equal(def.label.call(node({ name: "contracts", action: "upload" })), "contracts");
+  });
+
   it("dataverse-batch: connection and atomic (off by default); labelled batch, or batch (atomic); one input, one output", () => {
     const def = definition("dataverse-batch");
     const requestOptions = ["callerObjectId", "bypassPlugins", "bypassBusinessLogic", "suppressDuplicateDetection", "tag"];

@@ -1,4 +1,4 @@
-// The packed tarball installs into a fresh Node-RED user dir, and Node-RED loads its types with
+// The packed tarball installs into a fresh Node-RED user dir, and Node-RED loads all its types with
 // icons, help and examples.
 import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
@@ -19,6 +19,7 @@ const types = [
   "dataverse-batch",
   "dataverse-relate",
   "dataverse-action",
+  "dataverse-file",
 ];
 let work: string;
 let packed: Packed | undefined;
@@ -52,7 +53,7 @@ it("npm pack ships the compiled nodes, editor files, icons and examples, and not
   for (const file of files) assert.doesNotMatch(file, /[:*?"<>|\\]/, `${file} can be unpacked on Windows`);
 });
 
-it("installs into a fresh user dir and Node-RED loads its types with icons", async () => {
+it("installs into a fresh user dir and Node-RED loads all its types with icons", async () => {
   assert.ok(packed, "the tarball exists");
   const userDir = path.join(work, "userdir");
   installInUserDir(packed.tarball, userDir);
