@@ -6,6 +6,7 @@
 import type { NodeAPI } from "node-red";
 import { DataverseError, ErrorCodes } from "./client";
 import { registerActionNode } from "./shared/action-node";
+import { readRequestOptions } from "./shared/request-options";
 
 const ACTIONS = ["upload", "download", "delete"];
 
@@ -15,8 +16,9 @@ export = function (RED: NodeAPI): void {
     async run({ client, msg, input, config, signal }) {
       const action = config.action || "upload";
       const [table, rowId, column] = [await input("table"), await input("rowId"), await input("column")];
-      if (action === "upload") return client.uploadFile(table, rowId, column, msg.payload, msg.filename, { signal });
-      if (action === "delete") return client.deleteFile(table, rowId, column, { signal });
+      const options = { requestOptions: await readRequestOptions(input), signal };
+      if (action === "upload") return client.uploadFile(table, rowId, column, msg.payload, msg.filename, options);
+      if (action === "delete") return client.deleteFile(table, rowId, column, options);
       if (action !== "download") {
         throw new DataverseError({
           message: `action must be one of ${ACTIONS.join(", ")}, not '${String(action)}'`,
@@ -24,7 +26,7 @@ export = function (RED: NodeAPI): void {
           field: "action",
         });
       }
-      const result = await client.downloadFile(table, rowId, column, { signal });
+      const result = await client.downloadFile(table, rowId, column, options);
       msg.payload = result.file?.content;
       msg.filename = result.file?.fileName;
       msg.mimetype = result.file?.mimeType;

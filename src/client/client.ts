@@ -203,17 +203,17 @@ export class DataverseClient {
   }
 
   /** Puts a file into a row's file or image column (in chunks when it is over 4 MB). */
-  uploadFile(table: unknown, rowId: unknown, column: unknown, content: unknown, fileName: unknown, options: CallOptions = {}): Promise<FileResult> {
-    return uploadFile(this.context, table, rowId, column, content, fileName, options);
+  async uploadFile(table: unknown, rowId: unknown, column: unknown, content: unknown, fileName: unknown, options: CallOptions = {}): Promise<FileResult> {
+    return uploadFile(this.contextFor(options), table, rowId, column, content, fileName, options);
   }
 
   /** The file in a row's file or image column (images at full size), in `file`. */
-  downloadFile(table: unknown, rowId: unknown, column: unknown, options: CallOptions = {}): Promise<FileResult> {
-    return downloadFile(this.context, table, rowId, column, options);
+  async downloadFile(table: unknown, rowId: unknown, column: unknown, options: CallOptions = {}): Promise<FileResult> {
+    return downloadFile(this.contextFor(options), table, rowId, column, options);
   }
 
-  deleteFile(table: unknown, rowId: unknown, column: unknown, options: CallOptions = {}): Promise<FileResult> {
-    return deleteFile(this.context, table, rowId, column, options);
+  async deleteFile(table: unknown, rowId: unknown, column: unknown, options: CallOptions = {}): Promise<FileResult> {
+    return deleteFile(this.contextFor(options), table, rowId, column, options);
   }
 
   /** Several operations in one $batch request (atomic: all or nothing). */
