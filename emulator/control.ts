@@ -28,6 +28,8 @@ export interface EmulatorControl {
   /** Logged requests, oldest first; `since` = only entries with a greater seq. */
   requests(filter?: { server?: ServerName; since?: number }): RequestLogEntry[];
   clearRequests(): void;
+  /** Makes every change-tracking delta token issued so far `days` older (to test their expiry). */
+  ageChangeTokens(days: number): void;
   /** Every token issued so far gets 401 from now on. */
   invalidateTokens(): void;
   getConfig(): EmulatorConfig;
@@ -85,6 +87,10 @@ export function createControl(core: EmulatorCore): EmulatorControl {
     requests: (filter) => core.log.list(filter),
     clearRequests: () => core.log.clear(),
     invalidateTokens: () => core.tokens.invalidateAll(),
+    ageChangeTokens: (days) => {
+      if (typeof days !== "number" || !Number.isFinite(days) || days < 0) throw new ControlError("'days' must be a number >= 0");
+      core.changeTokens.age(days);
+    },
     getConfig: () => ({ ...core.config }),
     setConfig: (patch) => ({ ...checked(() => applyConfigPatch(core.config, patch)) }),
     faults: () => core.faults.list(),
@@ -162,6 +168,10 @@ function route(control: EmulatorControl, method: string, path: string, query: st
     case "POST tokens/*":
       if (rest.join("/") !== "invalidate") break;
       control.invalidateTokens();
+      return ok;
+    case "POST changetokens/*":
+      if (rest.join("/") !== "age") break;
+      control.ageChangeTokens((body as { days?: unknown } | undefined)?.days as number);
       return ok;
     case "GET config":
       return control.getConfig();

@@ -44,6 +44,8 @@ interface JournalEntry {
 export class Store {
   private data = new Map<string, TableData>();
   private version = VERSION_BASE;
+  /** Per table: deleted row id → the row version its delete was given (what change tracking reports). */
+  private tombstones = new Map<string, Map<string, number>>();
   /** Bumped by every change to any table: cached query results are valid for one generation. */
   generation = 0;
   /** Set while `atomic()` runs: the rows' earlier states, in write order, so a failure can restore them. */
@@ -66,11 +68,25 @@ export class Store {
 
   clear(table: TableDef): void {
     this.generation++;
+    this.tombstones.set(table.logicalName, new Map());
     this.data.set(table.logicalName, {
       rows: new Map(),
       keyIndex: new Map(table.alternateKeys.map((k) => [k.name, new Map()])),
       refIndex: new Map(referencing(table).map((c) => [propertyName(c), new Map()])),
     });
+  }
+
+  /** The last row version handed out: a change-tracking token stands for the state at this version. */
+  get currentVersion(): number {
+    return this.version;
+  }
+
+  /** Ids of rows deleted with a version in (after, upTo], with that version; rows that exist again are left out. */
+  deletedBetween(table: TableDef, after: number, upTo: number): Array<{ id: string; version: number }> {
+    const rows = this.tableData(table).rows;
+    return [...this.tombstones.get(table.logicalName)!]
+      .filter(([id, version]) => version > after && version <= upTo && !rows.has(id))
+      .map(([id, version]) => ({ id, version }));
   }
 
   private tableData(table: TableDef): TableData {
@@ -203,6 +219,7 @@ export class Store {
     this.journal?.push({ table, id: id.toLowerCase(), before: row });
     this.unindex(table, row);
     data.rows.delete(id.toLowerCase());
+    this.tombstones.get(table.logicalName)!.set(id.toLowerCase(), ++this.version);
     for (const other of TABLES) {
       for (const c of referencing(other).filter((c) => c.target === table.logicalName)) {
         const prop = propertyName(c);
