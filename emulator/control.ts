@@ -25,6 +25,8 @@ export interface EmulatorControl {
   rows(table: string): Row[];
   /** Empties a table. */
   clearRows(table: string): void;
+  /** Deletes one row as a Web API delete would (lookups to it cleared, change tracking told); false when there is none. */
+  deleteRow(table: string, id: string): boolean;
   /** Logged requests, oldest first; `since` = only entries with a greater seq. */
   requests(filter?: { server?: ServerName; since?: number }): RequestLogEntry[];
   clearRequests(): void;
@@ -84,6 +86,12 @@ export function createControl(core: EmulatorCore): EmulatorControl {
     },
     rows: (name) => core.store.all(table(name)).map((r) => ({ ...r })),
     clearRows: (name) => core.store.clear(table(name)),
+    deleteRow: (name, id) => {
+      const t = table(name);
+      if (!core.store.get(t, id)) return false;
+      core.store.delete(t, id);
+      return true;
+    },
     requests: (filter) => core.log.list(filter),
     clearRequests: () => core.log.clear(),
     invalidateTokens: () => core.tokens.invalidateAll(),
@@ -152,6 +160,10 @@ function route(control: EmulatorControl, method: string, path: string, query: st
     case "GET rows/*":
       return control.rows(rest.join("/"));
     case "DELETE rows/*":
+      if (rest.length === 2) {
+        if (!control.deleteRow(rest[0], rest[1])) throw new ControlError(`no row '${rest[1]}' in '${rest[0]}'`, 404);
+        return ok;
+      }
       control.clearRows(rest.join("/"));
       return ok;
     case "GET requests": {

@@ -7,6 +7,7 @@ import { connectionError, DataverseError, ErrorCodes } from "./errors";
 import { MetadataCache, type ColumnInfo, type TableInfo } from "./metadata";
 import { API_PATH } from "./odata";
 import { runBatch, type BatchOutcome } from "./operations/batch";
+import { checkChangesInput, readChanges, type ChangeBatch, type ChangesInput } from "./operations/changes";
 import { create, type CreateOptions } from "./operations/create";
 import type { CallOptions, OperationContext } from "./operations/context";
 import { deleteRow, type DeleteOptions } from "./operations/delete";
@@ -201,6 +202,14 @@ export class DataverseClient {
       );
     }
     return odataQuery(this.context, input, queryOptions, options, input);
+  }
+
+  /**
+   * The changes to a table since `saved` (a ChangePosition of an earlier read), page by page; each page
+   * says where the next read starts once its changes were sent on. Bad input throws at once.
+   */
+  changes(input: ChangesInput, saved?: unknown, options: CallOptions = {}): AsyncGenerator<ChangeBatch> {
+    return readChanges(this.context, checkChangesInput(input), saved, options);
   }
 
   /** Messages of the caller with this signal that wait for their turn (not in flight). */

@@ -5,6 +5,7 @@ export type { ColumnInfo, TableInfo } from "./metadata";
 export type { Page } from "./request";
 export type { BatchOutcome, BatchResult } from "./operations/batch";
 export type { DataverseResult } from "./response";
+export type { Change, ChangeBatch, ChangePosition, ChangesInput } from "./operations/changes";
 export type { UpdateMode } from "./operations/update";
 export type { WhoAmI } from "./operations/whoami";
 export { DataverseError, ErrorCodes, asDataverseError } from "./errors";

@@ -24,6 +24,7 @@ export const nodes = [
   require("../../nodes/dataverse-delete.js"),
   require("../../nodes/dataverse-query.js"),
   require("../../nodes/dataverse-batch.js"),
+  require("../../nodes/dataverse-changes.js"),
 ];
 
 // Node-RED 4 from the root, or the Node-RED of npm test's second pass (test/node-red.ts).
