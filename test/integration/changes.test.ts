@@ -1,9 +1,13 @@
 // dataverse-changes in a real Node-RED against the emulator: change tracking, the modifiedon
-// fallback, expired tokens, throttling, closing, and (in changes-restart.test.ts) a restart.
+// fallback, expired tokens, throttling, closing, and a restart of Node-RED with a file context store.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { SEED_IDS } from "../../emulator";
-import { helper, loadFlow, useTestEmulator, type Msg } from "./harness";
+import { startNodeRed, type RunningNodeRed } from "../installed-node-red";
+import { connectionNode, credentialsFor, helper, loadFlow, useTestEmulator, type Msg } from "./harness";
 
 const t = useTestEmulator();
 
@@ -251,3 +255,91 @@ describe("dataverse-changes", () => {
     );
   });
 });
+
+describe("dataverse-changes across a restart of Node-RED", () => {
+  it("with a file context store, each change made before or during the restart is delivered exactly once", { timeout: 240_000 }, async () => {
+    const userDir = mkdtempSync(path.join(tmpdir(), "dv-changes-restart-"));
+    const lines = path.join(userDir, "changes.jsonl");
+    // The package as Node-RED finds an installed one: in the user dir's node_modules.
+    mkdirSync(path.join(userDir, "node_modules"));
+    symlinkSync(path.resolve(__dirname, "..", ".."), path.join(userDir, "node_modules", "node-red-contrib-dataverse"), "dir");
+    writeFileSync(path.join(userDir, "package.json"), JSON.stringify({ name: "node-red-project", private: true }));
+    writeFileSync(path.join(userDir, "flows.json"), JSON.stringify(restartFlow(lines)));
+    writeFileSync(path.join(userDir, "flows_cred.json"), JSON.stringify(credentialsFor(t.emu)));
+    // A memory default and a file store beside it: the node picks the persistent one.
+    const settings = { credentialSecret: false, contextStorage: { default: { module: "memory" }, file: { module: "localfilesystem" } } };
+    const delivered = (): Msg[] =>
+      existsSync(lines)
+        ? readFileSync(lines, "utf8")
+            .trim()
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => JSON.parse(l))
+        : [];
+    let nodeRed: RunningNodeRed | undefined;
+    try {
+      nodeRed = await startNodeRed(userDir, settings);
+      await until(() => t.emu.control.requests().some((r) => r.path.endsWith("/accounts") && r.status === 200), "the first read", nodeRed);
+      const { ids } = t.emu.control.seed("accounts", [{ name: "Before the restart" }]);
+      await fetch(`${nodeRed.base}/inject/poll`, { method: "POST" });
+      await until(() => delivered().length === 1, "the first change", nodeRed);
+      await nodeRed.stop();
+      assert.ok(readdirSync(path.join(userDir, "context")).length > 0, "the position was written to the file store");
+
+      t.emu.control.seed("accounts", [{ accountid: SEED_IDS.fabrikamAccount, name: "During the restart" }]);
+      t.emu.control.deleteRow("accounts", SEED_IDS.northwindAccount);
+      nodeRed = await startNodeRed(userDir, settings);
+      await until(() => delivered().length >= 3, "the changes made while Node-RED was stopped", nodeRed);
+      await fetch(`${nodeRed.base}/inject/poll`, { method: "POST" });
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.deepEqual(
+        delivered().map((m) => [m.change, m.accountid, m.name]),
+        [
+          ["upsert", ids[0], "Before the restart"],
+          ["upsert", SEED_IDS.fabrikamAccount, "During the restart"],
+          ["delete", SEED_IDS.northwindAccount, undefined],
+        ],
+      );
+    } finally {
+      await nodeRed?.stop();
+      rmSync(userDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** An inject node to poll, the trigger, and each change appended to a file as one JSON line. */
+function restartFlow(file: string): Record<string, unknown>[] {
+  return [
+    { id: "tab", type: "tab", label: "changes" },
+    connectionNode(t.emu),
+    { id: "poll", type: "inject", z: "tab", props: [{ p: "payload" }], payload: "", payloadType: "date", repeat: "", once: false, wires: [["c"]] },
+    { ...changesNode(), z: "tab", wires: [["line"]] },
+    {
+      id: "line",
+      type: "change",
+      z: "tab",
+      rules: [{ t: "set", p: "payload.change", pt: "msg", to: "dataverse.change", tot: "msg" }],
+      wires: [["to-file"]],
+    },
+    {
+      id: "to-file",
+      type: "file",
+      z: "tab",
+      filename: file,
+      filenameType: "str",
+      appendNewline: true,
+      createDir: true,
+      overwriteFile: "false",
+      encoding: "none",
+      wires: [],
+    },
+  ];
+}
+
+async function until(check: () => boolean, what: string, nodeRed: RunningNodeRed, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`waited in vain for ${what}\n${nodeRed.output()}`);
+    await sleep(100);
+  }
+}
