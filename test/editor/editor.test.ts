@@ -17,6 +17,7 @@ const types = [
   "dataverse-delete",
   "dataverse-query",
   "dataverse-batch",
+  "dataverse-changes",
 ];
 /** Nodes whose dialog has no field that needs the shared editor code. */
 const withoutSharedCode = ["dataverse-whoami", "dataverse-batch"];
@@ -183,6 +184,12 @@ describe("shared validators", () => {
     for (const size of ["", 100, "1", "1000", " 250 ", "${DV_BULK_SIZE}"]) ok("bulkSize", size);
     assert.equal(v.bulkSize.call({}, "1001", {}), 'errors.number {"label":"label.bulkSize","min":1,"max":1000}');
     for (const size of ["0", "-5", "2.5", "lots"]) bad("bulkSize", size);
+  });
+
+  it("the changes trigger's interval: whole seconds from 5 to a day, or ${ENV}", () => {
+    for (const seconds of ["5", 60, " 300 ", "86400", "${DV_POLL}"]) ok("interval", seconds);
+    assert.equal(v.interval.call({}, "4", {}), 'errors.number {"label":"label.interval","min":5,"max":86400}');
+    for (const seconds of ["", "0", "2.5", "86401", "often"]) bad("interval", seconds);
   });
 
   it("reliability settings: whole numbers in range, empty for the default, or ${ENV}", () => {

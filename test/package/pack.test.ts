@@ -17,6 +17,7 @@ const types = [
   "dataverse-query",
   "dataverse-delete",
   "dataverse-batch",
+  "dataverse-changes",
 ];
 let work: string;
 let packed: Packed | undefined;
