@@ -64,9 +64,9 @@ export interface ChangeBatch {
 }
 
 /** ChangeTrackingNotEnabledForEntity. */
-export const CHANGE_TRACKING_OFF = "0x80072491";
+const CHANGE_TRACKING_OFF = "0x80072491";
 /** ExpiredVersionStamp: the delta token is older than the organization keeps changes (7 days by default). */
-export const TOKEN_EXPIRED = "0x80044352";
+const TOKEN_EXPIRED = "0x80044352";
 /** Rows the modifiedon fallback reads to find where "now" is. */
 const BASELINE_ROWS = 100;
 
