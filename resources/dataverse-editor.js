@@ -225,14 +225,6 @@
         mode: function (v) {
             return v === "update" || v === "upsert" || isEnv(v) ? true : _("errors.mode");
         },
-
-        // the changes trigger: seconds between polls, at least 5 (a day at most)
-        interval: function (v) {
-            var text = trimmed(v);
-            return isEnv(text) || isWholeNumber(text, 5, 86400)
-                ? true
-                : _("errors.number", { label: _("label.interval"), min: 5, max: 86400 });
-        },
     };
 
     /** Why a FetchXML text cannot be sent (the key of the error), or true. */
