@@ -19,13 +19,12 @@ export function persistentStore(RED: NodeAPI): string | undefined {
   return names.find((name) => name !== "default" && isPersistent(resolve(stores, name)));
 }
 
+/** A store's settings; a store may name another one (a loop names nothing). */
 function resolve(stores: Record<string, StoreConfig>, name: string): StoreConfig {
   let store = stores[name];
-  for (let hops = 0; typeof store === "string" && hops < names(stores); hops++) store = stores[store];
+  for (let hops = 0; typeof store === "string" && hops < Object.keys(stores).length; hops++) store = stores[store];
   return store;
 }
-
-const names = (stores: Record<string, StoreConfig>) => Object.keys(stores).length;
 
 /** Anything but Node-RED's memory module keeps its values (localfilesystem, or a plug-in store such as redis). */
 function isPersistent(store: StoreConfig): boolean {
