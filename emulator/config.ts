@@ -39,6 +39,8 @@ export interface EmulatorConfig {
   clockOffsetSeconds: number;
   /** 1 = a client assertion's jti is refused the second time (Entra ID accepts reuse until exp: 0). */
   refuseAssertionReplay: number;
+  /** Days a change-tracking delta token stays usable (the organization's ExpireChangeTrackingInDays, default 7). */
+  changeTrackingExpiryDays: number;
 }
 
 export const DEFAULT_CONFIG: Readonly<EmulatorConfig> = Object.freeze({
@@ -58,6 +60,7 @@ export const DEFAULT_CONFIG: Readonly<EmulatorConfig> = Object.freeze({
   webServers: 1,
   clockOffsetSeconds: 0,
   refuseAssertionReplay: 0,
+  changeTrackingExpiryDays: 7,
 });
 
 const NULLABLE = new Set<keyof EmulatorConfig>(["tokenRefreshInSeconds", "dopHint"]);

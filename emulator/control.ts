@@ -25,9 +25,13 @@ export interface EmulatorControl {
   rows(table: string): Row[];
   /** Empties a table. */
   clearRows(table: string): void;
+  /** Deletes one row as a Web API delete would (lookups to it cleared, change tracking told); false when there is none. */
+  deleteRow(table: string, id: string): boolean;
   /** Logged requests, oldest first; `since` = only entries with a greater seq. */
   requests(filter?: { server?: ServerName; since?: number }): RequestLogEntry[];
   clearRequests(): void;
+  /** Makes every change-tracking delta token issued so far `days` older (to test their expiry). */
+  ageChangeTokens(days: number): void;
   /** Every token issued so far gets 401 from now on. */
   invalidateTokens(): void;
   getConfig(): EmulatorConfig;
@@ -82,9 +86,19 @@ export function createControl(core: EmulatorCore): EmulatorControl {
     },
     rows: (name) => core.store.all(table(name)).map((r) => ({ ...r })),
     clearRows: (name) => core.store.clear(table(name)),
+    deleteRow: (name, id) => {
+      const t = table(name);
+      if (!core.store.get(t, id)) return false;
+      core.store.delete(t, id);
+      return true;
+    },
     requests: (filter) => core.log.list(filter),
     clearRequests: () => core.log.clear(),
     invalidateTokens: () => core.tokens.invalidateAll(),
+    ageChangeTokens: (days) => {
+      if (typeof days !== "number" || !Number.isFinite(days) || days < 0) throw new ControlError("'days' must be a number >= 0");
+      core.changeTokens.age(days);
+    },
     getConfig: () => ({ ...core.config }),
     setConfig: (patch) => ({ ...checked(() => applyConfigPatch(core.config, patch)) }),
     faults: () => core.faults.list(),
@@ -146,6 +160,10 @@ function route(control: EmulatorControl, method: string, path: string, query: st
     case "GET rows/*":
       return control.rows(rest.join("/"));
     case "DELETE rows/*":
+      if (rest.length === 2) {
+        if (!control.deleteRow(rest[0], rest[1])) throw new ControlError(`no row '${rest[1]}' in '${rest[0]}'`, 404);
+        return ok;
+      }
       control.clearRows(rest.join("/"));
       return ok;
     case "GET requests": {
@@ -162,6 +180,10 @@ function route(control: EmulatorControl, method: string, path: string, query: st
     case "POST tokens/*":
       if (rest.join("/") !== "invalidate") break;
       control.invalidateTokens();
+      return ok;
+    case "POST changetokens/*":
+      if (rest.join("/") !== "age") break;
+      control.ageChangeTokens((body as { days?: unknown } | undefined)?.days as number);
       return ok;
     case "GET config":
       return control.getConfig();

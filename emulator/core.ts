@@ -1,5 +1,6 @@
 // The emulator's state, shared by both servers and the control API.
 import { ClientAssertions } from "./assertions";
+import { ChangeTokens } from "./changes";
 import { DEFAULT_CONFIG, type EmulatorConfig } from "./config";
 import { FaultInjector } from "./faults";
 import { FileStore } from "./files";
@@ -23,6 +24,7 @@ export class EmulatorCore {
   readonly webServers = new WebServers(this.config);
   readonly timers = new Timers();
   readonly assertions = new ClientAssertions();
+  readonly changeTokens = new ChangeTokens();
 
   /** `https://127.0.0.1:<port>`, no trailing slash; known once the servers listen. */
   dataverseUrl = "";
@@ -46,5 +48,6 @@ export class EmulatorCore {
     this.tokens.invalidateAll();
     this.webServers.clear();
     this.assertions.reset();
+    this.changeTokens.clear();
   }
 }

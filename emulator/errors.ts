@@ -24,6 +24,10 @@ export const CODES = {
   invalidArgument: "0x80040203",
   /** The message does not support the table (`The 'X' method does not support entities of type 'y'`). */
   messageNotSupported: "0x80040800",
+  /** ChangeTrackingNotEnabledForEntity: `Entity x isn't enabled for change tracking.` */
+  changeTrackingNotEnabled: "0x80072491",
+  /** ExpiredVersionStamp: a change-tracking token older than ExpireChangeTrackingInDays. */
+  expiredVersionStamp: "0x80044352",
   tooManyRequests: "0x80072322",
   executionTime: "0x80072321",
   concurrency: "0x80072326",

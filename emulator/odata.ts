@@ -224,6 +224,8 @@ export interface Preferences {
   includeAnnotations?: string;
   /** `odata.continue-on-error` (a `$batch` goes on after a failed request). */
   continueOnError: boolean;
+  /** `odata.track-changes`: the answer ends with a delta link. */
+  trackChanges?: boolean;
 }
 
 /** `Prefer` may be repeated and/or comma-separated; quoted values may contain commas. */
@@ -244,6 +246,7 @@ export function parsePrefer(header: string | undefined): Preferences {
     else if (name === "odata.maxpagesize" && /^\d+$/.test(value) && Number(value) > 0) prefs.maxPageSize = Number(value);
     else if (name === "odata.include-annotations") prefs.includeAnnotations = value;
     else if (name === "odata.continue-on-error") prefs.continueOnError = value === "" || value === "true";
+    else if (name === "odata.track-changes") prefs.trackChanges = true;
   }
   return prefs;
 }

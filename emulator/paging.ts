@@ -4,7 +4,7 @@
 import { badRequest } from "./errors";
 
 /** Percent-encoding as the service writes it: everything but letters, digits and `-_.`, lowercase hex. */
-function urlEncode(text: string): string {
+export function urlEncode(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*~]|%[0-9A-F]{2}/g, (m) => (m.length === 3 ? m.toLowerCase() : `%${m.charCodeAt(0).toString(16)}`));
 }
 

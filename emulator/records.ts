@@ -3,6 +3,7 @@
 import { createdStamp, modifiedStamp } from "./callers";
 import { applied, json, noContent, type DvContext } from "./context";
 import { badRequest, duplicateRecord, methodNotAllowed, notImplemented, unknownProperty, unknownSegment, versionMismatch } from "./errors";
+import { isChangeTracking, trackChanges } from "./changes";
 import { retrieveByFetchXml } from "./fetchrun";
 import { evaluateFilter, filterProperties, parseFilter, parseOrderBy, sortRows, type FilterExpr } from "./filter";
 import { annotationFilter, contextPath, parseProjection, RowFormatter, type Projection } from "./format";
@@ -157,6 +158,7 @@ function retrieveMultiple(ctx: DvContext, table: TableDef): EmuResponse {
     if (other) throw badRequest(`The query option '${other}' can't be used together with fetchXml.`);
     return retrieveByFetchXml(ctx, table, fetchXml);
   }
+  if (isChangeTracking(ctx)) return trackChanges(ctx, table);
   for (const name of ctx.query.keys()) {
     if (name === "$skip") throw badRequest("The query parameter $skip is not supported");
     if (UNIMPLEMENTED_OPTIONS.has(name)) throw notImplemented(`The query option '${name}'`);

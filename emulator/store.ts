@@ -46,6 +46,8 @@ export class Store {
   private version = VERSION_BASE;
   /** N:N links per relationship schema name, as `<entity1 id>|<entity2 id>` (the intersect table's rows). */
   private links = new Map<string, Set<string>>();
+  /** Per table: deleted row id → the row version its delete was given (what change tracking reports). */
+  private tombstones = new Map<string, Map<string, number>>();
   /** Bumped by every change to any table: cached query results are valid for one generation. */
   generation = 0;
   /** Set while `atomic()` runs: the rows' earlier states, in write order, so a failure can restore them. */
@@ -93,11 +95,25 @@ export class Store {
 
   clear(table: TableDef): void {
     this.generation++;
+    this.tombstones.set(table.logicalName, new Map());
     this.data.set(table.logicalName, {
       rows: new Map(),
       keyIndex: new Map(table.alternateKeys.map((k) => [k.name, new Map()])),
       refIndex: new Map(referencing(table).map((c) => [propertyName(c), new Map()])),
     });
+  }
+
+  /** The last row version handed out: a change-tracking token stands for the state at this version. */
+  get currentVersion(): number {
+    return this.version;
+  }
+
+  /** Ids of rows deleted with a version in (after, upTo], with that version; rows that exist again are left out. */
+  deletedBetween(table: TableDef, after: number, upTo: number): Array<{ id: string; version: number }> {
+    const rows = this.tableData(table).rows;
+    return [...this.tombstones.get(table.logicalName)!]
+      .filter(([id, version]) => version > after && version <= upTo && !rows.has(id))
+      .map(([id, version]) => ({ id, version }));
   }
 
   private tableData(table: TableDef): TableData {
@@ -238,6 +254,7 @@ export class Store {
     data.rows.delete(id.toLowerCase());
     // A deleted row leaves its N:N links (intersect rows go with it).
     for (const pairs of this.links.values()) for (const pair of pairs) if (pair.split("|").includes(id.toLowerCase())) pairs.delete(pair);
+    this.tombstones.get(table.logicalName)!.set(id.toLowerCase(), ++this.version);
     for (const other of TABLES) {
       for (const c of referencing(other).filter((c) => lookupTargets(c).includes(table.logicalName))) {
         const prop = propertyName(c);

@@ -88,6 +88,8 @@ export interface TableDef {
    * standard tables; clients ask `sdkmessagefilters` and fall back to `$batch` where they are missing.
    */
   bulkMessages: ReadonlyArray<"CreateMultiple" | "UpdateMultiple">;
+  /** Change tracking is on: `Prefer: odata.track-changes` gets a delta link (the table's "Track changes" setting). */
+  changeTracking: boolean;
   /** Recomputes derived columns after a write (e.g. a contact's fullname). */
   compute?: (row: Record<string, unknown>) => void;
 }
@@ -145,6 +147,7 @@ const account: TableDef = {
   ],
   alternateKeys: [{ name: "accountnumber_key", displayName: "Account Number Key", columns: ["accountnumber"] }],
   bulkMessages: ["CreateMultiple", "UpdateMultiple"],
+  changeTracking: true,
 };
 
 const contact: TableDef = {
@@ -181,6 +184,7 @@ const contact: TableDef = {
   alternateKeys: [{ name: "contact_name_email_key", displayName: "First Name and Email Key", columns: ["firstname", "emailaddress1"] }],
   // Without bulk messages here, so clients exercise their `$batch` fallback.
   bulkMessages: [],
+  changeTracking: true,
   compute(row) {
     const parts = [row.firstname, row.lastname].filter((p): p is string => typeof p === "string" && p !== "");
     row.fullname = parts.length ? parts.join(" ") : null;
@@ -229,6 +233,8 @@ const iotDevice: TableDef = {
   ],
   alternateKeys: [{ name: "dv_serialnumber_key", displayName: "Serial Number Key", columns: ["dv_serialnumber"] }],
   bulkMessages: ["CreateMultiple", "UpdateMultiple"],
+  // Off, as on a new custom table: the table without change tracking.
+  changeTracking: false,
 };
 
 export const TABLES: readonly TableDef[] = [account, contact, iotDevice];

@@ -680,6 +680,31 @@
         refresh();
     }
 
+    /**
+     * Sets up the changes dialog. A trigger has no message to read from, so table and columns are plain
+     * text fields, with the same suggestions and table hint as the action dialogs.
+     */
+    function prepareChangesDialog() {
+        var connection = $("#node-input-connection");
+        var connectionId = function () {
+            return connection.val();
+        };
+        var tableInput = $("#node-input-table");
+        var tableName = function () {
+            var value = trimmed(tableInput.val());
+            return IDENTIFIER.test(value) ? value : "";
+        };
+        tableInput.autoComplete({ search: tableSuggestions(connectionId) });
+        $("#node-input-select").autoComplete({ search: columnSuggestions(connectionId, tableName) });
+        var hint = $("#node-input-table-hint");
+        var refresh = function () {
+            showTableHint(hint, connectionId(), tableName());
+        };
+        connection.on("change", refresh);
+        tableInput.on("change keyup", refresh);
+        refresh();
+    }
+
     // ---------------------------------------------------------------------------------------------
     // The query dialog: OData fields or FetchXML, the FetchXML written in Node-RED's code editor
 
@@ -1168,6 +1193,7 @@
         validators: validators,
         prepareActionDialog: prepareActionDialog,
         prepareQueryDialog: prepareQueryDialog,
+        prepareChangesDialog: prepareChangesDialog,
         resizeQueryDialog: resizeQueryDialog,
         closeQueryDialog: closeQueryDialog,
         prepareConnectionDialog: prepareConnectionDialog,

@@ -10,6 +10,7 @@ import { OperationCatalog, type OperationInfo } from "./operation-catalog";
 import { callOperation, type OperationOptions } from "./operations/action";
 import { apiPath, checkApiVersion } from "./odata";
 import { runBatch, type BatchOutcome } from "./operations/batch";
+import { checkChangesInput, readChanges, type ChangeBatch, type ChangesInput } from "./operations/changes";
 import { create, type CreateOptions } from "./operations/create";
 import type { CallOptions, OperationContext } from "./operations/context";
 import { deleteRow, type DeleteOptions } from "./operations/delete";
@@ -248,6 +249,14 @@ export class DataverseClient {
     if (!hasRequestOptions(requestOptions)) return this.context;
     const send = this.context.send;
     return { ...this.context, requestOptions, send: (req, signal) => send({ ...req, options: requestOptions }, signal) };
+  }
+
+  /**
+   * The changes to a table since `saved` (a ChangePosition of an earlier read), page by page; each page
+   * says where the next read starts once its changes were sent on. Bad input throws at once.
+   */
+  changes(input: ChangesInput, saved?: unknown, options: CallOptions = {}): AsyncGenerator<ChangeBatch> {
+    return readChanges(this.context, checkChangesInput(input), saved, options);
   }
 
   /** Messages of the caller with this signal that wait for their turn (not in flight). */

@@ -7,6 +7,7 @@ export type { Page } from "./request";
 export type { BatchOutcome, BatchResult } from "./operations/batch";
 export type { DataverseResult } from "./response";
 export type { FileResult } from "./operations/file";
+export type { Change, ChangeBatch, ChangePosition, ChangesInput } from "./operations/changes";
 export type { UpdateMode } from "./operations/update";
 export type { RelateInput, RelateTargetResult } from "./operations/relate";
 export type { WhoAmI } from "./operations/whoami";

@@ -111,24 +111,25 @@ export function registerActionNode(RED: NodeAPI, type: string, spec: ActionNodeS
     });
   }
 
-  function connectionProblem(connection: ConnectionNode | null): DataverseError | undefined {
-    if (!connection) {
-      return new DataverseError({
-        message: "No Dataverse connection is selected: open this node and choose or add a connection",
-        code: ErrorCodes.invalidConnection,
-      });
-    }
-    if (connection.problem) {
-      const name = connection.name ? ` '${connection.name}'` : "";
-      return new DataverseError({
-        message: `The Dataverse connection${name} is incomplete. ${connection.problem.message}`,
-        code: ErrorCodes.invalidConnection,
-      });
-    }
-    return undefined;
-  }
-
   RED.nodes.registerType(type, ActionNode);
+}
+
+/** Why a node cannot use its connection (none chosen, or incomplete), if so. */
+export function connectionProblem(connection: ConnectionNode | null): DataverseError | undefined {
+  if (!connection) {
+    return new DataverseError({
+      message: "No Dataverse connection is selected: open this node and choose or add a connection",
+      code: ErrorCodes.invalidConnection,
+    });
+  }
+  if (connection.problem) {
+    const name = connection.name ? ` '${connection.name}'` : "";
+    return new DataverseError({
+      message: `The Dataverse connection${name} is incomplete. ${connection.problem.message}`,
+      code: ErrorCodes.invalidConnection,
+    });
+  }
+  return undefined;
 }
 
 type PropertySource = { value: string; type: string };

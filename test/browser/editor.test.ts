@@ -107,6 +107,9 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
       "dataverse-query",
       "dataverse-batch",
       "dataverse-relate",
+      "dataverse-action",
+      "dataverse-file",
+      "dataverse-changes",
     ]) {
       const entry = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
       await entry.waitFor({ state: "visible" });
@@ -495,6 +498,43 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
     assert.deepEqual(pageErrors, []);
   });
 
+  test("the changes dialog: a table with suggestions and hint, columns, an interval of at least 5 seconds, start and fallback", async () => {
+    const id = await addNode("dataverse-changes", 450, 340);
+    await openDialog(id);
+    await useConnection(added.connection);
+    assert.ok(await plainHasError("table"), "a table is required");
+    const table = page.locator("#node-input-table");
+    await table.click();
+    await table.pressSequentially("contact");
+    await page.locator(".red-ui-autoComplete-container .dataverse-suggestion").filter({ hasText: "contacts" }).first().waitFor();
+    await page.keyboard.press("Escape");
+    await page.locator("#node-input-table-hint").filter({ hasText: "Uses the entity set contacts" }).waitFor();
+    await page.fill("#node-input-select", "fullname,emailaddress1");
+    const interval = page.locator("#node-input-interval");
+    assert.equal(await interval.inputValue(), "60", "a minute by default");
+    await interval.fill("3");
+    await interval.press("Tab");
+    assert.ok(await plainHasError("interval"), "at least 5 seconds");
+    await interval.fill("30");
+    await interval.press("Tab");
+    assert.equal(await plainHasError("interval"), false);
+    assert.equal(await page.inputValue("#node-input-startFrom"), "now", "changes after deploy by default");
+    await page.selectOption("#node-input-fallback", "modifiedon");
+    await trayScreenshot("changes-dialog.png");
+    await page.click("#node-dialog-ok");
+    assert.equal(await label(id), "changes in contact");
+    assert.deepEqual(await nodeStates(id, ["table", "select", "interval", "startFrom", "fallback", "valid"]), [
+      "contact",
+      "fullname,emailaddress1",
+      "30",
+      "now",
+      "modifiedon",
+      true,
+    ]);
+    added.changes = id;
+    assert.deepEqual(pageErrors, []);
+  });
+
   test("the query dialog: OData fields with suggestions and checks, then FetchXML in the code editor, or read from msg", async () => {
     const id = await addNode("dataverse-query", 450, 180);
     await openDialog(id);
@@ -730,6 +770,9 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
       body: Buffer.from("%PDF-1.7 example"),
     });
     assert.deepEqual([posted.status, ((await posted.json()) as { size: number }).size], [200, 16]);
+    // The changes trigger saw the contact that example 07 created.
+    await clickInject("dv-ex8-inject");
+    await debugMessage("contact changed", "Lee Chen");
     assert.equal(await page.locator(".red-ui-debug-msg").filter({ hasText: "node: error" }).count(), 0, "no example failed");
 
     await importExample("02 Create, update and retrieve a row");
@@ -915,6 +958,11 @@ function configHasError(field: string): Promise<boolean> {
 /** Whether the editor marks a field as invalid. */
 function hasError(field: string): Promise<boolean> {
   return page.locator(`#node-input-${field} + .red-ui-typedInput-container`).evaluate((el) => el.classList.contains("input-error"));
+}
+
+/** Whether the editor marks a plain (not TypedInput) field as invalid. */
+function plainHasError(field: string): Promise<boolean> {
+  return page.locator(`#node-input-${field}`).evaluate((el) => el.classList.contains("input-error"));
 }
 
 /** Picks a type from a TypedInput's menu. */

@@ -143,6 +143,7 @@ describe("control API over HTTPS", () => {
       webServers: 1,
       clockOffsetSeconds: 0,
       refuseAssertionReplay: 0,
+      changeTrackingExpiryDays: 7,
     });
     const patched = await client.control("PATCH", "config", { dopHint: 4, latencyMs: 1 });
     assert.equal(patched.dopHint, 4);

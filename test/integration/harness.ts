@@ -27,6 +27,7 @@ export const nodes = [
   require("../../nodes/dataverse-relate.js"),
   require("../../nodes/dataverse-action.js"),
   require("../../nodes/dataverse-file.js"),
+  require("../../nodes/dataverse-changes.js"),
 ];
 
 // Node-RED 4 from the root, or the Node-RED of npm test's second pass (test/node-red.ts).

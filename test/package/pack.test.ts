@@ -20,6 +20,7 @@ const types = [
   "dataverse-relate",
   "dataverse-action",
   "dataverse-file",
+  "dataverse-changes",
 ];
 let work: string;
 let packed: Packed | undefined;

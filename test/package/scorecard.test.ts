@@ -34,6 +34,7 @@ it("passes every scorecard check; the only warning is P04, a scoped name for new
     "dataverse-batch",
     "dataverse-relate",
     "dataverse-file",
+    "dataverse-changes",
   ]);
   assert.deepEqual(card.P06.versions, ["5.0.7"]);
   // node-red-contrib-dataverse is the name the project chose; the tool asks new packages for a scoped
