@@ -1012,6 +1012,8 @@ async function copyOf(injectName: string): Promise<string> {
 }
 
 async function clickInject(id: string): Promise<void> {
+  // The editor loads the deployed flows after the page itself: wait until the node is there.
+  await page.waitForFunction((i) => !!RED.nodes.node(i), id);
   await page.evaluate((i) => RED.workspaces.show(RED.nodes.node(i).z), id);
   await page.locator(`[id="${id}"] .red-ui-flow-node-button`).click();
 }

@@ -33,6 +33,7 @@ it("passes every scorecard check; the only warning is P04, a scoped name for new
     "dataverse-delete",
     "dataverse-batch",
     "dataverse-relate",
+    "dataverse-action",
     "dataverse-file",
     "dataverse-changes",
   ]);
