@@ -18,6 +18,9 @@ const catalogues: Record<string, Record<string, unknown>> = Object.fromEntries(
   types.map((type) => [type, JSON.parse(read(`nodes/locales/en-US/${type}.json`))]),
 );
 const editorJs = read("resources/dataverse-editor.js");
+/** The request options every node that sends a message's requests has, each with its TypedInput type. */
+const requestOptions = ["callerObjectId", "bypassPlugins", "bypassBusinessLogic", "suppressDuplicateDetection", "tag"];
+const requestOptionDefaults = requestOptions.flatMap((name) => [name, `${name}Type`]);
 /** The connection-string parser as the editor loads it (built from src/client/connection-string.ts). */
 const connectionStringJs = read("resources/dataverse-connection-string.js");
 
@@ -123,7 +126,18 @@ describe("node definitions and icons", () => {
 
   it("dataverse-file: action (upload by default), table, rowId (msg.rowId), column; labelled by action and column", () => {
     const def = definition("dataverse-file");
-    assert.deepEqual(Object.keys(def.defaults), ["name", "connection", "action", "table", "tableType", "rowId", "rowIdType", "column", "columnType"]);
+    assert.deepEqual(Object.keys(def.defaults), [
+      "name",
+      "connection",
+      "action",
+      "table",
+      "tableType",
+      "rowId",
+      "rowIdType",
+      "column",
+      "columnType",
+      ...requestOptionDefaults,
+    ]);
     assert.deepEqual(
       [def.defaults.action.value, def.defaults.rowId.value, def.defaults.rowIdType.value, def.defaults.column.required],
       ["upload", "rowId", "msg", true],
@@ -137,8 +151,7 @@ describe("node definitions and icons", () => {
 
   it("dataverse-batch: connection and atomic (off by default); labelled batch, or batch (atomic); one input, one output", () => {
     const def = definition("dataverse-batch");
-    const requestOptions = ["callerObjectId", "bypassPlugins", "bypassBusinessLogic", "suppressDuplicateDetection", "tag"];
-    assert.deepEqual(Object.keys(def.defaults), ["name", "connection", "atomic", ...requestOptions.flatMap((name) => [name, `${name}Type`])]);
+    assert.deepEqual(Object.keys(def.defaults), ["name", "connection", "atomic", ...requestOptionDefaults]);
     // request options are off or empty by default
     assert.deepEqual(
       requestOptions.map((name) => [def.defaults[name].value, def.defaults[`${name}Type`].value]),
