@@ -5,7 +5,11 @@
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { RunningEmulator } from "../../emulator";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { connectionNode, control, credentialsFor, helper, nodes, startTestEmulator, type FlowNode } from "./harness";
+import { useOnlyLoopbackManagedIdentity } from "./managed-identity-env";
 
 let emu: RunningEmulator;
 let api: ReturnType<typeof control>;
@@ -221,5 +225,79 @@ describe("Tables and columns", () => {
     const wrong = await post("/dataverse/tables", { connection: dialog({ clientSecret: "wrong" }) });
     assert.equal(wrong.body.ok, false);
     assert.equal(wrong.body.error.code, "AADSTS7000215");
+  });
+});
+
+describe("Test connection for each sign-in type", () => {
+  let dir: string;
+  before(async () => {
+    await deploy();
+    dir = mkdtempSync(path.join(tmpdir(), "dataverse-admin-signin-"));
+    await useOnlyLoopbackManagedIdentity({ IDENTITY_ENDPOINT: emu.managedIdentity.endpoint, IDENTITY_HEADER: emu.managedIdentity.header });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const appDialog = (overrides: Record<string, unknown>) => dialog({ clientSecret: "", ...overrides });
+  const cases: Array<[string, () => Record<string, unknown>]> = [
+    [
+      "certificate (PEM)",
+      () => {
+        const cert = emu.credentials.registered;
+        return appDialog({
+          authType: "certificate",
+          clientId: emu.assertionApps.certificate,
+          certificate: cert.certificatePem,
+          privateKey: cert.privateKeyPem,
+        });
+      },
+    ],
+    ["managed identity (system-assigned)", () => appDialog({ authType: "managedIdentity", clientId: "", tenant: "", cloud: "public", authority: "" })],
+    [
+      "workload identity (token file)",
+      () => {
+        const tokenFile = path.join(dir, "token");
+        writeFileSync(tokenFile, emu.credentials.federatedToken());
+        return appDialog({ authType: "workloadIdentity", clientId: emu.assertionApps.workloadIdentity, tokenFile });
+      },
+    ],
+    [
+      "AD FS (client secret)",
+      () =>
+        dialog({
+          cloud: "adfs",
+          tenant: "",
+          authority: emu.adfs.authority,
+          clientId: emu.adfs.clientId,
+          clientSecret: emu.adfs.clientSecret,
+          apiVersion: "9.0",
+        }),
+    ],
+    [
+      "a connection string alone",
+      () => ({
+        id: "new-conn",
+        cloud: "custom",
+        authority: emu.authorityHost,
+        connectionString: `AuthType=ClientSecret;Url=${emu.dataverseUrl};ClientId=${emu.clientId};ClientSecret='${emu.clientSecret}';TenantId=${emu.tenantId}`,
+      }),
+    ],
+  ];
+  for (const [type, body] of cases) {
+    it(`${type}: signs in and answers who the app is`, async () => {
+      const res = await post("/dataverse/test-connection", body());
+      assert.equal(res.body.ok, true, JSON.stringify(res.body));
+      assert.match(res.body.userId, /^[0-9a-f-]{36}$/);
+    });
+  }
+
+  it("a certificate's private key never comes back, even in an error", async () => {
+    const cert = emu.credentials.unregistered;
+    const res = await post(
+      "/dataverse/test-connection",
+      appDialog({ authType: "certificate", clientId: emu.assertionApps.certificate, certificate: cert.certificatePem, privateKey: cert.privateKeyPem }),
+    );
+    assert.equal(res.body.ok, false);
+    assert.equal(res.body.error.code, "AADSTS700027");
+    assert.ok(!JSON.stringify(res.body).includes("PRIVATE KEY"));
   });
 });
