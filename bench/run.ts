@@ -10,6 +10,9 @@
  *                                          creates under the real service protection limits)
  *   npm run bench -- --only file           upload/download MB/s of a 24 MB file against a plain axios
  *                                          script (bench/file.ts), writes bench/results-file.md
+ *   npm run bench -- --only trigger        the changes trigger: change → message latency at a 5 s interval
+ *                                          and an idle trigger's requests per hour (bench/trigger.ts),
+ *                                          writes bench/trigger-results.md
  *   npm run bench -- --latency 20          one latency, nothing written
  *   BENCH_CPU_PROF=.run/prof npm run bench -- --only ours --latency 0    a V8 CPU profile of each
  *                                          timed phase (open the .cpuprofile in Chrome DevTools)
@@ -1041,6 +1044,10 @@ function dependencyVersion(name: string): string {
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (args.only?.has("file")) return runFileBench();
+  if (args.only?.has("trigger")) {
+    execFileSync(process.execPath, [...process.execArgv, path.join(__dirname, "trigger.ts")], { stdio: "inherit" });
+    return 0;
+  }
   const chosen = (r: PlannedRun) =>
     !args.only ||
     args.only.has(r.scenario) ||

@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/trigger.ts`: what the dataverse-changes trigger costs and how fast it is, in a real
+ * `npm run bench -- --only trigger` (or `npx tsx bench/trigger.ts`): what the dataverse-changes trigger costs and how fast it is, in a real
  * Node-RED runtime against the emulator (same process): the latency from a row changed to its message
  * out at a 5-second interval, and the requests an idle trigger sends per hour. Prints a table and
  * writes bench/trigger-results.md. The emulator's CA is trusted through NODE_EXTRA_CA_CERTS, so the
@@ -77,7 +77,7 @@ function report(latencies: number[], idlePerHour: number): void {
   const lines = [
     "# dataverse-changes: latency and idle cost",
     "",
-    `Measured by \`npx tsx bench/trigger.ts\` on ${new Date().toISOString().slice(0, 10)}: Node-RED ${nodeRedVersion}, Node ${process.versions.node}, ${os.cpus().length} cores, the emulator in the same process.`,
+    `Measured by \`npm run bench -- --only trigger\` on ${new Date().toISOString().slice(0, 10)}: Node-RED ${nodeRedVersion}, Node ${process.versions.node}, ${os.cpus().length} cores, the emulator in the same process.`,
     "",
     "| What | Result |",
     "| --- | --- |",
