@@ -417,7 +417,7 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
   });
 
   test("the action dialog: suggests the environment's operations; a picked one sets the kind and shows its parameters; binding is optional", async () => {
-    const id = await addNode("dataverse-action", 450, 340);
+    const id = await addNode("dataverse-action", 200, 420);
     await openDialog(id);
     await useConnection(added.connection);
     assert.equal(await page.inputValue("#node-input-kind"), "action");
@@ -471,7 +471,7 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
   });
 
   test("the file dialog: upload, download or delete; table, row ID and column; the label says what it does", async () => {
-    const id = await addNode("dataverse-file", 450, 340);
+    const id = await addNode("dataverse-file", 450, 420);
     await openDialog(id);
     await useConnection(added.connection);
     assert.equal(await page.inputValue("#node-input-action"), "upload", "uploads by default");
@@ -499,7 +499,7 @@ describe(`the editor in Chromium: Node-RED ${nodeRedVersion} on Node ${process.v
   });
 
   test("the changes dialog: a table with suggestions and hint, columns, an interval of at least 5 seconds, start and fallback", async () => {
-    const id = await addNode("dataverse-changes", 450, 340);
+    const id = await addNode("dataverse-changes", 700, 420);
     await openDialog(id);
     await useConnection(added.connection);
     assert.ok(await plainHasError("table"), "a table is required");
