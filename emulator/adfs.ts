@@ -3,7 +3,7 @@
 // come as AD FS sends them: HTTP 400 with {error, error_description: "MSIS…: …"}.
 import type { EmulatorCore } from "./core";
 import { findAdfsClient } from "./identities";
-import { parseForm } from "./login";
+import { clientCredentials, parseForm } from "./login";
 import type { EmuRequest, EmuResponse } from "./server";
 
 const DISCOVERY = /^\/adfs\/\.well-known\/openid-configuration\/?$/i;
@@ -92,22 +92,6 @@ function requestedResource(form: Map<string, string>): string | undefined {
   return scoped?.slice(0, scoped.lastIndexOf("/"));
 }
 
-function clientCredentials(req: EmuRequest): { clientId?: string; secret?: string } {
-  const form = parseForm(req.body);
-  let clientId = form.get("client_id");
-  let secret = form.get("client_secret");
-  const basic = req.headers.authorization?.match(/^Basic\s+(\S+)/i)?.[1];
-  if (basic) {
-    const decoded = Buffer.from(basic, "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon > 0) {
-      clientId ??= decodeURIComponent(decoded.slice(0, colon));
-      secret ??= decodeURIComponent(decoded.slice(colon + 1));
-    }
-  }
-  return { clientId, secret };
-}
-
 async function token(core: EmulatorCore, req: EmuRequest): Promise<EmuResponse> {
   await core.timers.sleep(core.config.tokenLatencyMs);
   const form = parseForm(req.body);
@@ -119,7 +103,7 @@ async function token(core: EmulatorCore, req: EmuRequest): Promise<EmuResponse> 
       `MSIS9611: The authorization server does not support the requested 'grant_type'. The authorization server only supports 'authorization_code' or 'refresh_token' or 'client_credentials' as the grant type.`,
     );
   }
-  const { clientId, secret } = clientCredentials(req);
+  const { clientId, secret } = clientCredentials(req, form);
   const client = clientId ? findAdfsClient(clientId) : undefined;
   if (!client) {
     return adfsError("invalid_client", "MSIS9607: The 'client_id' parameter in the request is invalid. No registered client is found with this identifier.");

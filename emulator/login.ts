@@ -50,6 +50,22 @@ export function parseForm(body: string): Map<string, string> {
   return form;
 }
 
+/** The client id and secret: in the form, or as HTTP Basic auth (form-encoded id and secret). */
+export function clientCredentials(req: EmuRequest, form: Map<string, string>): { clientId?: string; secret?: string } {
+  let clientId = form.get("client_id");
+  let secret = form.get("client_secret");
+  const basic = req.headers.authorization?.match(/^Basic\s+(\S+)/i)?.[1];
+  if (basic) {
+    const decoded = Buffer.from(basic, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon > 0) {
+      clientId ??= safeDecode(decoded.slice(0, colon));
+      secret ??= safeDecode(decoded.slice(colon + 1));
+    }
+  }
+  return { clientId, secret };
+}
+
 /** An Entra ID error body: `AADSTS<code>: ...` plus trace/correlation ids and timestamps. */
 export function aadError(
   status: number,
@@ -171,18 +187,7 @@ function token(core: EmulatorCore, req: EmuRequest, tenant: string, v2: boolean)
     return fail(400, "unsupported_grant_type", 70003, `The app requested an unsupported grant type '${grantType}'.`);
   }
 
-  // Client credentials may come as HTTP Basic auth (form-encoded id and secret) instead of in the body.
-  let clientId = form.get("client_id");
-  let secret = form.get("client_secret");
-  const basic = req.headers.authorization?.match(/^Basic\s+(\S+)/i)?.[1];
-  if (basic) {
-    const decoded = Buffer.from(basic, "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon > 0) {
-      clientId ??= safeDecode(decoded.slice(0, colon));
-      secret ??= safeDecode(decoded.slice(colon + 1));
-    }
-  }
+  const { clientId, secret } = clientCredentials(req, form);
   if (!clientId) return fail(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.");
   const app = findApp(clientId);
   if (!app) {
