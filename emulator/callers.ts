@@ -4,19 +4,12 @@
 // a malformed value is a 400, a missing privilege a 403 (0x80040220), an unknown user a 404.
 import { badRequest, CODES, DataverseError } from "./errors";
 import type { AppRegistration } from "./identities";
+import type { RanAs } from "./requestlog";
 import { applicationUserOf, PRIVILEGE_IDS, userByObjectId, type Privilege } from "./users";
 
-export interface Caller {
+/** Who a request runs as (what the request log shows), and the app that sent it. */
+export interface Caller extends RanAs {
   app: AppRegistration;
-  /** The systemuser the request runs as: the app's application user, or the user it acts for. */
-  userId: string;
-  /** When acting for another user: the application user that really called (createdonbehalfby). */
-  onBehalfOf?: string;
-  bypassPlugins: boolean;
-  /** "CustomSync", "CustomAsync", "CustomSync,CustomAsync", or "" (none). */
-  bypassBusinessLogic: string;
-  suppressDuplicateDetection?: boolean;
-  tag?: string;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -36,9 +36,12 @@ export interface RequestLogEntry {
 }
 
 export interface RanAs {
+  /** The systemuser the request runs as: the app's application user, or the user it acts for. */
   userId: string;
+  /** When acting for another user: the application user that really called (createdonbehalfby). */
   onBehalfOf?: string;
   bypassPlugins: boolean;
+  /** "CustomSync", "CustomAsync", "CustomSync,CustomAsync", or "" (none). */
   bypassBusinessLogic: string;
   suppressDuplicateDetection?: boolean;
   tag?: string;
