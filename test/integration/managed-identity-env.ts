@@ -1,6 +1,6 @@
 /**
  * msal-node's managed identity reads its endpoint from environment variables once per process and,
- * when none is set, falls back to the instance metadata address 169.254.169.254. Tests call this
+ * when none is set, falls back to Azure's instance metadata address. Tests call this
  * before their first token request: it removes every variable msal-node looks at, sets the given
  * ones, and points the metadata fallback at a closed loopback port, so no request leaves 127.0.0.1.
  */

@@ -1,6 +1,6 @@
 // authType managedIdentity on a host without managed identity: msal-node finds no endpoint variable and
 // falls back to the instance metadata service, here pointed at a closed port on 127.0.0.1 (never at
-// 169.254.169.254). Its own file, because msal-node picks the source once per process.
+// the real metadata address). Its own file, because msal-node picks the source once per process.
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connectionNode, loadFlow, run, useTestEmulator } from "./harness";

@@ -19,8 +19,8 @@ describe("NO_PROXY, matched as Node-RED's http request node matches it", () => {
     ["127.0.0.1:8443", "127.0.0.1", 9443, false],
     [".dynamics.com:443", "contoso.crm.dynamics.com", 443, true],
     // Lists split on commas and spaces; empty entries are skipped; host names compare in lower case.
-    ["localhost, ,169.254.169.254 .internal.contoso.com", "api.internal.contoso.com", 443, true],
-    ["localhost,,169.254.169.254", "169.254.169.254", 80, true],
+    ["localhost, ,metadata.local .internal.contoso.com", "api.internal.contoso.com", 443, true],
+    ["localhost,,metadata.local", "metadata.local", 80, true],
     ["localhost", "LOCALHOST", 443, true],
   ];
   for (const [noProxy, host, port, bypass] of cases) {
@@ -90,7 +90,7 @@ describe("the proxy of a connection", () => {
     const route = proxyRoute({ proxy: "http://proxy:8080" }, { NO_PROXY: ".internal" })!;
     assert.equal(goesThroughProxy(route, new URL("https://contoso.crm.dynamics.com/api/data/v9.2/")), true);
     assert.equal(goesThroughProxy(route, new URL("https://adfs.internal/adfs/oauth2/token")), false);
-    assert.equal(goesThroughProxy(route, new URL("http://169.254.169.254/metadata/identity/oauth2/token")), false);
+    assert.equal(goesThroughProxy(route, new URL("http://metadata.local/metadata/identity/oauth2/token")), false);
   });
 
   it("shows a URL without its user name and password", () => {
