@@ -862,8 +862,17 @@ async function visibleSignInFields(): Promise<string[]> {
 }
 
 async function openDialog(id: string): Promise<void> {
-  await page.locator(`[id="${id}"]`).dblclick();
-  await page.locator("#node-dialog-ok").waitFor({ state: "visible" });
+  const ok = page.locator("#node-dialog-ok");
+  // A double click the editor takes as two single clicks (a busy page) opens nothing: try again, as addNode does.
+  for (let attempt = 1; ; attempt++) {
+    await page.locator(`[id="${id}"]`).dblclick();
+    try {
+      await ok.waitFor({ state: "visible", timeout: attempt < 3 ? 5_000 : undefined });
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
 }
 
 async function chooseConnection(id: string): Promise<void> {
