@@ -1,9 +1,10 @@
 // Test-only key material of the emulated tenant's certificate and federated credentials: made fresh
 // (in memory) the first time something asks, so emulator starts that never use them pay nothing.
 // None of these keys protects anything real.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, randomBytes, sign, X509Certificate, type KeyObject } from "node:crypto";
 import forge from "node-forge";
 import { FEDERATED_AUDIENCE, FEDERATED_ISSUER, FEDERATED_SUBJECT, SUBJECT_NAME_CN } from "./identities";
+import { generateKeyPair, type ForgeKeyPair } from "./tls";
 
 export interface TestCertificate {
   /** PEM; for the subject-name certificate the chain: leaf, then its CA. */
@@ -29,38 +30,19 @@ export interface FederatedTokenOptions {
 const DAY_MS = 24 * 60 * 60 * 1000;
 const ORGANIZATION = "node-red-contrib-dataverse (test only)";
 
-interface KeyPair {
-  forgeKey: forge.pki.rsa.PrivateKey;
-  forgePublic: forge.pki.rsa.PublicKey;
-  pem: string;
-}
-
-function keyPair(): KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: "spki", format: "pem" },
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-  });
-  return {
-    forgeKey: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey,
-    forgePublic: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey,
-    pem: privateKey,
-  };
-}
-
 interface CertificateSpec {
   commonName: string;
-  keys: KeyPair;
+  keys: ForgeKeyPair;
   notBefore: Date;
   notAfter: Date;
   /** Signed by this CA; self-signed when absent. */
-  issuer?: { commonName: string; keys: KeyPair };
+  issuer?: { commonName: string; keys: ForgeKeyPair };
   ca?: boolean;
 }
 
 function makeCertificate(spec: CertificateSpec): string {
   const cert = forge.pki.createCertificate();
-  cert.publicKey = spec.keys.forgePublic;
+  cert.publicKey = spec.keys.publicKey;
   const serial = randomBytes(16);
   serial[0] &= 0x7f;
   cert.serialNumber = serial.toString("hex");
@@ -73,11 +55,11 @@ function makeCertificate(spec: CertificateSpec): string {
   cert.setSubject(name(spec.commonName));
   cert.setIssuer(name(spec.issuer?.commonName ?? spec.commonName));
   cert.setExtensions(spec.ca ? [{ name: "basicConstraints", cA: true, critical: true }] : [{ name: "basicConstraints", cA: false }]);
-  cert.sign((spec.issuer?.keys ?? spec.keys).forgeKey, forge.md.sha256.create());
+  cert.sign((spec.issuer?.keys ?? spec.keys).privateKey, forge.md.sha256.create());
   return forge.pki.certificateToPem(cert);
 }
 
-function testCertificate(certificatePem: string, keys: KeyPair): TestCertificate {
+function testCertificate(certificatePem: string, keys: ForgeKeyPair): TestCertificate {
   const x509 = new X509Certificate(certificatePem);
   const thumb = (fingerprint: string) => Buffer.from(fingerprint.replace(/:/g, ""), "hex").toString("base64url");
   return {
@@ -150,11 +132,11 @@ export class TestCredentials {
 function makeAll() {
   const now = Date.now();
   const year = { notBefore: new Date(now - DAY_MS), notAfter: new Date(now + 365 * DAY_MS) };
-  const appKeys = keyPair();
-  const otherKeys = keyPair();
-  const caKeys = keyPair();
-  const leafKeys = keyPair();
-  const issuerKeys = keyPair();
+  const appKeys = generateKeyPair();
+  const otherKeys = generateKeyPair();
+  const caKeys = generateKeyPair();
+  const leafKeys = generateKeyPair();
+  const issuerKeys = generateKeyPair();
   const caPem = makeCertificate({ commonName: "Dataverse Emulator Test Issuing CA", keys: caKeys, ...year, ca: true });
   const issuer = { commonName: "Dataverse Emulator Test Issuing CA", keys: caKeys };
   const leafPem = makeCertificate({ commonName: SUBJECT_NAME_CN, keys: leafKeys, ...year, issuer });

@@ -20,21 +20,24 @@ export interface ServerCertificate {
   keyPem: string;
 }
 
-interface ForgeKeyPair {
+export interface ForgeKeyPair {
   privateKey: forge.pki.rsa.PrivateKey;
   publicKey: forge.pki.rsa.PublicKey;
+  /** The private key as unencrypted PKCS#8 PEM. */
+  pem: string;
 }
 
 /** RSA keys come from Node's native generator: node-forge's pure-JS one takes seconds. */
-function generateKeyPair(): ForgeKeyPair {
+export function generateKeyPair(): ForgeKeyPair {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", {
     modulusLength: 2048,
     publicKeyEncoding: { type: "spki", format: "pem" },
-    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
   });
   return {
     privateKey: forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey,
     publicKey: forge.pki.publicKeyFromPem(publicKey) as forge.pki.rsa.PublicKey,
+    pem: privateKey,
   };
 }
 
