@@ -3,8 +3,8 @@ import { connectionError } from "./errors";
 import { isGuid, type AlternateKey, type KeyValue, type RowRef } from "./validate";
 
 /** Web API versions a connection may name: Dataverse answers on all; on-premises servers only up to their own. */
-export const API_VERSIONS = ["8.0", "8.1", "8.2", "9.0", "9.1", "9.2"] as const;
-export const DEFAULT_API_VERSION = "9.2";
+const API_VERSIONS = ["8.0", "8.1", "8.2", "9.0", "9.1", "9.2"] as const;
+const DEFAULT_API_VERSION = "9.2";
 
 /** The version to use (default 9.2; a leading "v" is forgiven); throws a connection error for any other. */
 export function checkApiVersion(value: unknown): string {

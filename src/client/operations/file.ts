@@ -16,7 +16,7 @@ import { checkRowId } from "../validate";
 import { resolveTable, type CallOptions, type OperationContext } from "./context";
 
 /** Files up to this size go in one request; larger ones in chunks. */
-export const SINGLE_REQUEST_MAX_BYTES = 4 * 1024 * 1024;
+const SINGLE_REQUEST_MAX_BYTES = 4 * 1024 * 1024;
 /** Chunk size when Dataverse does not name one (it answers x-ms-chunk-size: 4194304). */
 const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
 const OCTET_STREAM = "application/octet-stream";
